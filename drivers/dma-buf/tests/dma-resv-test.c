@@ -175,6 +175,16 @@ static void test_usage_desc(const enum dma_resv_usage *usage, char *desc)
 
 KUNIT_ARRAY_PARAM(usage, test_usages, test_usage_desc);
 
+/* The usages a preemption fence is ordered after */
+static const enum dma_resv_usage test_ordinary_usages[] = {
+	DMA_RESV_USAGE_KERNEL,
+	DMA_RESV_USAGE_WRITE,
+	DMA_RESV_USAGE_READ,
+	DMA_RESV_USAGE_BOOKKEEP,
+};
+
+KUNIT_ARRAY_PARAM(ordinary_usage, test_ordinary_usages, test_usage_desc);
+
 static const enum dma_resv_usage *test_param_usage(struct kunit *test)
 {
 	return test->param_value;
@@ -367,9 +377,6 @@ static void test_wait_preempt_order(struct kunit *test)
 	struct test_log log;
 	int i;
 
-	if (usage == DMA_RESV_USAGE_PREEMPT)
-		kunit_skip(test, "needs an ordinary usage");
-
 	dma_resv_init(&resv);
 	test_log_init(&log);
 	for (i = 0; i < 2; i++) {
@@ -507,9 +514,6 @@ static void test_get_singleton_preempt_order(struct kunit *test)
 	struct dma_resv resv;
 	struct test_log log;
 	int i;
-
-	if (usage == DMA_RESV_USAGE_PREEMPT)
-		kunit_skip(test, "needs an ordinary usage");
 
 	dma_resv_init(&resv);
 	test_log_init(&log);
@@ -749,10 +753,11 @@ static struct kunit_case dma_resv_usage_cases[] = {
 	KUNIT_CASE_PARAM(test_test_signaled, usage_gen_params),
 	KUNIT_CASE_PARAM(test_wait_timeout, usage_gen_params),
 	KUNIT_CASE_PARAM(test_wait_timeout_expires, usage_gen_params),
-	KUNIT_CASE_PARAM(test_wait_preempt_order, usage_gen_params),
+	KUNIT_CASE_PARAM(test_wait_preempt_order, ordinary_usage_gen_params),
 	KUNIT_CASE_PARAM(test_copy_fences, usage_gen_params),
 	KUNIT_CASE_PARAM(test_get_singleton, usage_gen_params),
-	KUNIT_CASE_PARAM(test_get_singleton_preempt_order, usage_gen_params),
+	KUNIT_CASE_PARAM(test_get_singleton_preempt_order,
+			 ordinary_usage_gen_params),
 	KUNIT_CASE(test_describe),
 	KUNIT_CASE_PARAM(test_replace_same_context, usage_gen_params),
 	KUNIT_CASE(test_reserve_compacts),
