@@ -202,8 +202,9 @@ kunitconfig_args() {
 	local flavour=$1 tree=$2 f
 
 	# the in-tree regression suites run in the lockdep flavour only
-	[ "$flavour" = lockdep ] &&
+	if [ "$flavour" = lockdep ]; then
 		echo "--kunitconfig=$HARNESS/kunit/regressions.config"
+	fi
 	echo "--kunitconfig=$HARNESS/kunit/$flavour.config"
 	while read -r f; do
 		case "$f" in ''|'#'*) continue ;; esac
