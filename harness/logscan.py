@@ -6,6 +6,7 @@
                                          reports in LOG, one key per line
   logscan.py newreports BASELOG LOG      reports in LOG beyond those of BASELOG
   logscan.py kasan LOG                   KASAN reports in LOG
+  logscan.py lockdep LOG                 lockdep reports in LOG
   logscan.py cases JSON [SUITE...]       count case results, check suites
   logscan.py selftests LOG               parse the dma-buf boot selftests
 """
@@ -20,10 +21,27 @@ def strip_prefix(line):
     return re.sub(r'^\[\s*\d+\.\d+\]\s*', '', line.rstrip('\n'))
 
 
+# Reports of lockdep and of the debug options next to it. Lockdep prints
+# only its first report and then switches itself off, so which one an
+# in-tree suite triggers first varies from run to run: they are compared as
+# one kind, and the series' suites run alone to be checked for any.
+LOCKDEP = re.compile(
+    r'possible (circular|recursive) locking|still has locks held|'
+    r'bad unlock balance|inconsistent lock state|held lock freed|'
+    r'possible irq lock inversion|suspicious RCU usage|'
+    r'DEBUG_LOCKS_WARN_ON|Invalid wait context|'
+    r'BUG: sleeping function called from invalid context|'
+    r'BUG: scheduling while atomic|BUG: workqueue leaked lock|'
+    r'lock held when returning to user space')
+
+
 def keys(path):
     out = []
     for raw in open(path, errors='replace'):
         line = strip_prefix(raw)
+        if LOCKDEP.search(line):
+            out.append('lockdep report')
+            continue
         m = re.match(r'.*?(WARNING: CPU: \d+ PID: \d+ at (\S+) (\S+))', line)
         if m:
             where = re.sub(r':\d+$', '', m.group(2))
@@ -57,6 +75,15 @@ def newreports(base, log):
     print(f'{sum(new.values())} reports, {sum(have.values())} on the base, '
           f'{len(extra)} new')
     return 1 if extra else 0
+
+
+def lockdep(log):
+    found = [strip_prefix(l) for l in open(log, errors='replace')
+             if LOCKDEP.search(l)]
+    for f in found:
+        print(f)
+    print(f'{len(found)} lockdep reports')
+    return 1 if found else 0
 
 
 def kasan(log):
@@ -135,6 +162,8 @@ def main():
         return newreports(*args)
     if cmd == 'kasan':
         return kasan(*args)
+    if cmd == 'lockdep':
+        return lockdep(*args)
     if cmd == 'cases':
         return cases(args[0], args[1:])
     if cmd == 'selftests':
