@@ -1,0 +1,869 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Per-VM shared locking for shared buffers.
+ *
+ * Copyright © 2026 Preempt Series Developers
+ */
+
+#include <kunit/static_stub.h>
+#include <kunit/visibility.h>
+#include <linux/dma-fence.h>
+#include <linux/dma-resv-vm.h>
+#include <linux/export.h>
+#include <linux/overflow.h>
+#include <linux/rcupdate.h>
+#include <linux/refcount.h>
+#include <linux/slab.h>
+
+/**
+ * DOC: Per-VM shared locking
+ *
+ * Locking every shared buffer with its own &dma_resv.lock makes command
+ * submission cost one ww_mutex per buffer. Buffers private to one VM already
+ * share the VM's reservation object; per-VM shared locking extends this to
+ * buffers shared between VMs, whether exported as a &dma_buf or shared as a
+ * GEM object between VMs of one device.
+ *
+ * A &struct dma_resv_vm is a user of shared buffers with its own reservation
+ * object. A buffer records the VMs it is bound into with dma_resv_bind_vm(),
+ * under the buffer's own lock. Then:
+ *
+ * - dma_resv_read_lock() takes only the VM's lock. A submission that uses K
+ *   shared buffers in one VM takes one lock, not K. Its fences go into the
+ *   VM's reservation object only.
+ *
+ * - dma_resv_write_lock() takes the buffer's lock and the lock of every bound
+ *   VM under one &ww_acquire_ctx. While it is held, no reader of the buffer
+ *   holds its VM lock. This is what moving or evicting the buffer takes.
+ *
+ * - dma_resv_vms_wait_timeout(), dma_resv_vms_test_signaled() and
+ *   dma_resv_vms_get_fences() cover the buffer's fences plus those of every
+ *   bound VM. The write-lock holder must use them before it moves memory:
+ *   fences added under the read lock are only in the VM's reservation
+ *   object. Waiting on a VM's reservation object over-synchronizes: it also
+ *   waits for work of the VM that does not use this buffer. That cost is
+ *   bounded by what the VM has queued, and is the price paid on the rare
+ *   move or eviction for taking one lock per submission. Usage filters still
+ *   apply, so preemption fences (&DMA_RESV_USAGE_PREEMPT) of a VM with user
+ *   mode queues are only triggered by waits at that usage.
+ *
+ * The scheme is opt-in: a buffer with no VM bound has no tracking state, and
+ * dma_resv_write_lock() on it behaves exactly like dma_resv_lock().
+ *
+ * Lifetime rules: a binding does not hold a reference on the VM. A VM must
+ * be unbound from every buffer before its last reference is dropped, and
+ * dma_resv_vm_fini() refuses to tear down a VM that is still bound. The write
+ * lock takes a reference with kref_get_unless_zero() on every VM it locks and
+ * keeps it until dma_resv_write_unlock(), so a VM that is unbound and released
+ * while a writer backs off stays valid while it is on the writer's locked
+ * set. A VM whose reference count already dropped to zero has no users left
+ * and is not locked, but its fences are still covered by the wait helpers
+ * until it is unbound.
+ *
+ * Before unbinding a VM, its driver must make the buffer's reservation object
+ * cover the VM's outstanding use of the buffer, e.g. by adding the fence of
+ * the unmap operation to it, as drivers already do for page table updates.
+ *
+ * With CONFIG_DEBUG_WW_MUTEX_SLOWPATH, dma_resv_read_lock() checks that the VM
+ * is bound to the buffer and warns if it is not.
+ */
+
+/*
+ * struct dma_resv_vms - the VMs a reservation object is bound into
+ *
+ * Protected by the lock of the reservation object. Slots never move within
+ * one array: unbinding clears a slot and binding fills a free slot or
+ * replaces the whole array, so that the lockless lookup of the debug check
+ * in dma_resv_read_lock() never misses a bound VM.
+ */
+struct dma_resv_vms {
+	struct rcu_head rcu;
+	unsigned int num;	/* used slots, some may be NULL */
+	unsigned int count;	/* bound VMs */
+	unsigned int max;	/* allocated slots */
+	struct dma_resv_vm *vms[] __counted_by(max);
+};
+
+#define DMA_RESV_VMS_MIN	4
+
+#if IS_ENABLED(CONFIG_DMABUF_VM_LOCK_BENCH)
+static atomic_long_t dma_resv_vm_backoffs = ATOMIC_LONG_INIT(0);
+
+/* Number of back-offs inside dma_resv_write_lock(), for the benchmark. */
+unsigned long dma_resv_vm_bench_backoffs(void)
+{
+	return atomic_long_read(&dma_resv_vm_backoffs);
+}
+EXPORT_SYMBOL_IF_KUNIT(dma_resv_vm_bench_backoffs);
+
+static void dma_resv_vm_count_backoff(void)
+{
+	atomic_long_inc(&dma_resv_vm_backoffs);
+}
+#else
+static void dma_resv_vm_count_backoff(void)
+{
+}
+#endif
+
+static struct dma_resv_vms *dma_resv_vms_locked(struct dma_resv *obj)
+{
+	return rcu_dereference_protected(obj->vms, dma_resv_held(obj));
+}
+
+/*
+ * Allocation of the array of VMs, the only allocation of dma_resv_bind_vm().
+ * Visible to the KUnit tests, which redirect it to inject failures.
+ */
+VISIBLE_IF_KUNIT struct dma_resv_vms *dma_resv_vms_alloc(unsigned int max_vms)
+{
+	struct dma_resv_vms *vms;
+
+	KUNIT_STATIC_STUB_REDIRECT(dma_resv_vms_alloc, max_vms);
+
+	vms = kzalloc(struct_size(vms, vms, max_vms), GFP_KERNEL);
+	if (vms)
+		vms->max = max_vms;
+	return vms;
+}
+EXPORT_SYMBOL_IF_KUNIT(dma_resv_vms_alloc);
+
+/**
+ * dma_resv_vm_init - initialize a VM
+ * @vm: the VM to initialize
+ * @resv: the VM's reservation object
+ * @release: called when the last reference is dropped
+ *
+ * Initializes @vm with a reference count of one. @resv must stay valid as
+ * long as @vm.
+ */
+void dma_resv_vm_init(struct dma_resv_vm *vm, struct dma_resv *resv,
+		      void (*release)(struct dma_resv_vm *vm))
+{
+	vm->resv = resv;
+	kref_init(&vm->refcount);
+	vm->release = release;
+	atomic_set(&vm->num_bound, 0);
+	vm->write_locked = NULL;
+}
+EXPORT_SYMBOL_GPL(dma_resv_vm_init);
+
+/**
+ * dma_resv_vm_fini - tear down a VM
+ * @vm: the VM
+ *
+ * Called from &dma_resv_vm.release. Warns and fails if @vm is still bound to
+ * a buffer or still referenced; the VM must not be freed then.
+ *
+ * Returns: 0 on success, -EBUSY if @vm is still in use.
+ */
+int dma_resv_vm_fini(struct dma_resv_vm *vm)
+{
+	if (WARN(atomic_read(&vm->num_bound),
+		 "dma-resv: VM destroyed while bound to %d buffers\n",
+		 atomic_read(&vm->num_bound)))
+		return -EBUSY;
+	if (WARN(kref_read(&vm->refcount), "dma-resv: VM destroyed while referenced\n"))
+		return -EBUSY;
+	return 0;
+}
+EXPORT_SYMBOL_GPL(dma_resv_vm_fini);
+
+static void dma_resv_vm_release(struct kref *kref)
+{
+	struct dma_resv_vm *vm = container_of(kref, struct dma_resv_vm,
+					      refcount);
+
+	vm->release(vm);
+}
+
+/**
+ * dma_resv_vm_put - drop a reference on a VM
+ * @vm: the VM, may be NULL
+ *
+ * Calls &dma_resv_vm.release when the last reference is dropped.
+ */
+void dma_resv_vm_put(struct dma_resv_vm *vm)
+{
+	if (vm)
+		kref_put(&vm->refcount, dma_resv_vm_release);
+}
+EXPORT_SYMBOL_GPL(dma_resv_vm_put);
+
+/**
+ * dma_resv_bind_vm - record that a buffer is bound into a VM
+ * @obj: the buffer's reservation object, must be locked
+ * @vm: the VM
+ *
+ * From now on dma_resv_write_lock() on @obj also takes the lock of @vm, and
+ * the fences of @vm are covered by dma_resv_vms_wait_timeout() on @obj.
+ * Holding the lock of @obj excludes a concurrent writer. Must not be called
+ * while @obj is write-locked.
+ *
+ * May allocate; on failure nothing changes.
+ *
+ * Returns: 0 on success, -ENOMEM if out of memory, -EEXIST (with a warning)
+ * if @vm is already bound to @obj, -EINVAL (with a warning) if @vm uses @obj
+ * as its own reservation object.
+ */
+int dma_resv_bind_vm(struct dma_resv *obj, struct dma_resv_vm *vm)
+{
+	struct dma_resv_vms *vms, *new;
+	unsigned int i, slot = UINT_MAX;
+
+	dma_resv_assert_held(obj);
+
+	if (WARN(vm->resv == obj, "dma-resv: VM bound to its own reservation object\n"))
+		return -EINVAL;
+
+	vms = dma_resv_vms_locked(obj);
+	if (vms) {
+		for (i = 0; i < vms->num; ++i) {
+			if (vms->vms[i] == vm) {
+				WARN(1, "dma-resv: VM bound twice\n");
+				return -EEXIST;
+			}
+			if (!vms->vms[i] && slot == UINT_MAX)
+				slot = i;
+		}
+		if (slot == UINT_MAX && vms->num < vms->max)
+			slot = vms->num;
+	}
+
+	if (slot != UINT_MAX) {
+		WRITE_ONCE(vms->vms[slot], vm);
+		/* Pairs with dma_resv_vm_is_bound(): the slot before @num. */
+		smp_store_release(&vms->num, max(vms->num, slot + 1));
+		vms->count++;
+	} else {
+		/* No free slot: replace the array with a bigger, compact one. */
+		new = dma_resv_vms_alloc(vms ? vms->max * 2 : DMA_RESV_VMS_MIN);
+		if (!new)
+			return -ENOMEM;
+
+		for (i = 0; vms && i < vms->num; ++i)
+			if (vms->vms[i])
+				new->vms[new->num++] = vms->vms[i];
+		new->vms[new->num++] = vm;
+		new->count = new->num;
+		rcu_assign_pointer(obj->vms, new);
+		if (vms)
+			kfree_rcu(vms, rcu);
+	}
+
+	atomic_inc(&vm->num_bound);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(dma_resv_bind_vm);
+
+/**
+ * dma_resv_unbind_vm - remove a VM from the VMs a buffer is bound into
+ * @obj: the buffer's reservation object, must be locked
+ * @vm: the VM
+ *
+ * Holding the lock of @obj excludes a concurrent writer. The caller must have
+ * made @obj cover the outstanding use of the buffer by @vm, see the overview
+ * above. If the caller holds the write lock of @obj, the lock of @vm is
+ * dropped here. Never allocates.
+ *
+ * Returns: 0 on success, -ENOENT (with a warning) if @vm is not bound to
+ * @obj.
+ */
+int dma_resv_unbind_vm(struct dma_resv *obj, struct dma_resv_vm *vm)
+{
+	struct dma_resv_vms *vms;
+	unsigned int i, num;
+
+	dma_resv_assert_held(obj);
+
+	vms = dma_resv_vms_locked(obj);
+	for (i = 0; vms && i < vms->num; ++i) {
+		if (vms->vms[i] != vm)
+			continue;
+
+		WRITE_ONCE(vms->vms[i], NULL);
+		vms->count--;
+		for (num = vms->num; num && !vms->vms[num - 1]; --num)
+			;
+		WRITE_ONCE(vms->num, num);
+		atomic_dec(&vm->num_bound);
+
+		if (READ_ONCE(vm->write_locked) == obj) {
+			WRITE_ONCE(vm->write_locked, NULL);
+			dma_resv_unlock(vm->resv);
+			dma_resv_vm_put(vm);
+		}
+		return 0;
+	}
+
+	WARN(1, "dma-resv: unbinding a VM that is not bound\n");
+	return -ENOENT;
+}
+EXPORT_SYMBOL_GPL(dma_resv_unbind_vm);
+
+/**
+ * dma_resv_vm_is_bound - check whether a buffer is bound into a VM
+ * @obj: the buffer's reservation object
+ * @vm: the VM
+ *
+ * Can be called without holding the lock of @obj; the answer is then only
+ * stable if the caller excludes concurrent binding and unbinding of @vm.
+ *
+ * Returns: true if @vm is bound to @obj.
+ */
+bool dma_resv_vm_is_bound(struct dma_resv *obj, struct dma_resv_vm *vm)
+{
+	struct dma_resv_vms *vms;
+	unsigned int i, num;
+	bool found = false;
+
+	rcu_read_lock();
+	vms = rcu_dereference(obj->vms);
+	if (vms) {
+		/* Pairs with dma_resv_bind_vm(): see the slots below @num. */
+		num = smp_load_acquire(&vms->num);
+		for (i = 0; i < num && !found; ++i)
+			found = READ_ONCE(vms->vms[i]) == vm;
+	}
+	rcu_read_unlock();
+
+	return found;
+}
+EXPORT_SYMBOL_GPL(dma_resv_vm_is_bound);
+
+/**
+ * dma_resv_num_vms - number of VMs a buffer is bound into
+ * @obj: the buffer's reservation object, must be locked
+ *
+ * Returns: the number of VMs bound to @obj.
+ */
+unsigned int dma_resv_num_vms(struct dma_resv *obj)
+{
+	struct dma_resv_vms *vms = dma_resv_vms_locked(obj);
+
+	return vms ? vms->count : 0;
+}
+EXPORT_SYMBOL_GPL(dma_resv_num_vms);
+
+static void dma_resv_read_lock_check(struct dma_resv *obj,
+				     struct dma_resv_vm *vm)
+{
+	if (!IS_ENABLED(CONFIG_DEBUG_WW_MUTEX_SLOWPATH))
+		return;
+
+	WARN(!kref_read(&vm->refcount),
+	     "dma-resv: read lock of an unreferenced VM\n");
+	WARN(vm->resv != obj && !dma_resv_vm_is_bound(obj, vm),
+	     "dma-resv: read lock of a VM the buffer is not bound to\n");
+}
+
+/**
+ * dma_resv_read_lock - lock a buffer for use in one VM
+ * @obj: the buffer's reservation object
+ * @vm: the VM the buffer is used in, bound to @obj, referenced by the caller
+ * @ctx: the acquire context
+ *
+ * Takes only the lock of @vm: the lock protecting every buffer of @vm, shared
+ * ones included, against dma_resv_write_lock(). Locking further buffers of
+ * the same VM with the same @ctx returns -EALREADY, as dma_resv_lock() does
+ * for a reservation object locked twice, and costs no further lock.
+ *
+ * Fences of the submission are added to @vm->resv.
+ *
+ * With CONFIG_DEBUG_WW_MUTEX_SLOWPATH, warns if @vm is not bound to @obj.
+ *
+ * Returns: as dma_resv_lock() on @vm->resv; after -EDEADLK the contended
+ * lock is that of @vm->resv.
+ */
+int dma_resv_read_lock(struct dma_resv *obj, struct dma_resv_vm *vm,
+		       struct ww_acquire_ctx *ctx)
+{
+	dma_resv_read_lock_check(obj, vm);
+	return dma_resv_lock(vm->resv, ctx);
+}
+EXPORT_SYMBOL_GPL(dma_resv_read_lock);
+
+/**
+ * dma_resv_read_lock_interruptible - interruptible dma_resv_read_lock()
+ * @obj: the buffer's reservation object
+ * @vm: the VM the buffer is used in, bound to @obj, referenced by the caller
+ * @ctx: the acquire context
+ *
+ * Returns: as dma_resv_lock_interruptible() on @vm->resv.
+ */
+int dma_resv_read_lock_interruptible(struct dma_resv *obj,
+				     struct dma_resv_vm *vm,
+				     struct ww_acquire_ctx *ctx)
+{
+	dma_resv_read_lock_check(obj, vm);
+	return dma_resv_lock_interruptible(vm->resv, ctx);
+}
+EXPORT_SYMBOL_GPL(dma_resv_read_lock_interruptible);
+
+/**
+ * dma_resv_read_unlock - unlock a buffer locked with dma_resv_read_lock()
+ * @obj: the buffer's reservation object
+ * @vm: the VM passed to dma_resv_read_lock()
+ *
+ * Drops the lock of @vm, which unlocks every buffer of @vm at once.
+ */
+void dma_resv_read_unlock(struct dma_resv *obj, struct dma_resv_vm *vm)
+{
+	dma_resv_unlock(vm->resv);
+}
+EXPORT_SYMBOL_GPL(dma_resv_read_unlock);
+
+static int dma_resv_lock_common(struct dma_resv *obj,
+				struct ww_acquire_ctx *ctx, bool intr)
+{
+	return intr ? dma_resv_lock_interruptible(obj, ctx) :
+		      dma_resv_lock(obj, ctx);
+}
+
+static int dma_resv_lock_slow_common(struct dma_resv *obj,
+				     struct ww_acquire_ctx *ctx, bool intr)
+{
+	if (intr)
+		return dma_resv_lock_slow_interruptible(obj, ctx);
+
+	dma_resv_lock_slow(obj, ctx);
+	return 0;
+}
+
+/* Drop the locks and references the write lock of @obj holds on its VMs. */
+static void dma_resv_vms_unlock(struct dma_resv *obj,
+				struct dma_resv_vms *vms)
+{
+	struct dma_resv_vm *vm;
+	unsigned int i;
+
+	for (i = 0; vms && i < vms->num; ++i) {
+		vm = vms->vms[i];
+		if (!vm || READ_ONCE(vm->write_locked) != obj)
+			continue;
+
+		WRITE_ONCE(vm->write_locked, NULL);
+		dma_resv_unlock(vm->resv);
+		dma_resv_vm_put(vm);
+	}
+}
+
+static void dma_resv_vm_unlock_put(struct dma_resv_vm *vm)
+{
+	dma_resv_unlock(vm->resv);
+	dma_resv_vm_put(vm);
+}
+
+/*
+ * Lock every VM bound to @obj, which @ctx holds. @prelocked is a VM @ctx
+ * slow-locked after a back-off, with a reference: it is taken over (and
+ * set to NULL) if it is still bound. With @try, a VM that cannot be locked
+ * at once counts as contended. On -EDEADLK, the VM to slow-lock is returned
+ * in @contended with a reference. On any error, the VMs locked by this call
+ * are dropped again; @obj stays locked.
+ */
+static int dma_resv_vms_lock(struct dma_resv *obj, struct ww_acquire_ctx *ctx,
+			     struct dma_resv_vm **prelocked,
+			     struct dma_resv_vm **contended, bool try,
+			     bool intr)
+{
+	struct dma_resv_vms *vms = dma_resv_vms_locked(obj);
+	struct dma_resv_vm *vm;
+	unsigned int i;
+	int ret;
+
+	for (i = 0; vms && i < vms->num; ++i) {
+		vm = vms->vms[i];
+		if (!vm)
+			continue;
+
+		if (vm == *prelocked) {
+			/* Slow-locked after the last back-off, keep it. */
+			WRITE_ONCE(vm->write_locked, obj);
+			*prelocked = NULL;
+			continue;
+		}
+
+		/*
+		 * Held by @ctx already, e.g. as the caller's own VM or for
+		 * another buffer: leave it to its holder.
+		 */
+		if (dma_resv_locking_ctx(vm->resv) == ctx)
+			continue;
+
+		/*
+		 * A VM whose last reference is gone has no user that could
+		 * hold its lock; its fences stay covered by the wait helpers
+		 * until its release unbinds it.
+		 */
+		if (!kref_get_unless_zero(&vm->refcount))
+			continue;
+
+		if (try)
+			ret = ww_mutex_trylock(&vm->resv->lock, ctx) ?
+			      0 : -EDEADLK;
+		else
+			ret = dma_resv_lock_common(vm->resv, ctx, intr);
+		if (likely(!ret)) {
+			WRITE_ONCE(vm->write_locked, obj);
+			continue;
+		}
+
+		dma_resv_vms_unlock(obj, vms);
+		if (ret == -EDEADLK && !try) {
+			dma_resv_vm_count_backoff();
+			*contended = vm;
+		} else {
+			dma_resv_vm_put(vm);
+		}
+		return ret;
+	}
+
+	return 0;
+}
+
+/**
+ * dma_resv_write_lock_vms - lock the VMs of a buffer in a caller's transaction
+ * @obj: the buffer's reservation object, locked in @ctx
+ * @ctx: the acquire context
+ * @prelocked: in: NULL, or a VM whose lock @ctx took with
+ *	       dma_resv_lock_slow() after this function returned it in
+ *	       @contended, with that reference; out: NULL if it was taken
+ *	       over, unchanged otherwise
+ * @contended: out: on -EDEADLK, the VM to back off for, with a reference
+ * @intr: if true, wait interruptibly
+ *
+ * The building block of dma_resv_write_lock() for callers that manage the
+ * locks of a transaction themselves, such as drm_exec: together with the
+ * lock of @obj, the locks taken here form the write lock of @obj, and
+ * dma_resv_write_unlock() or dma_resv_write_unlock_vms() release them.
+ *
+ * On -EDEADLK, the VM locks taken here are dropped and @obj stays locked.
+ * The caller must drop every lock of @ctx, including @obj and @prelocked if
+ * it is still set, then slow-lock @contended->resv, and call this function
+ * again with @obj locked and @contended as @prelocked. If the VM is no longer
+ * bound by then, @prelocked is left set and the caller unlocks it and drops
+ * the reference with dma_resv_vm_put().
+ *
+ * Returns: 0 on success, -EDEADLK as described above, -EINTR if @intr and a
+ * signal arrived; nothing but @obj and @prelocked is held then. -EINVAL
+ * (with a warning) if @obj is not locked in @ctx.
+ */
+int dma_resv_write_lock_vms(struct dma_resv *obj, struct ww_acquire_ctx *ctx,
+			    struct dma_resv_vm **prelocked,
+			    struct dma_resv_vm **contended, bool intr)
+{
+	dma_resv_assert_held(obj);
+	if (WARN_ON(dma_resv_locking_ctx(obj) != ctx))
+		return -EINVAL;
+
+	*contended = NULL;
+	return dma_resv_vms_lock(obj, ctx, prelocked, contended, false, intr);
+}
+EXPORT_SYMBOL_GPL(dma_resv_write_lock_vms);
+
+static int dma_resv_write_lock_common(struct dma_resv *obj,
+				      struct ww_acquire_ctx *ctx, bool intr)
+{
+	struct dma_resv_vm *prelocked = NULL, *contended = NULL;
+	int ret;
+
+	if (WARN_ON(!ctx))
+		return -EINVAL;
+
+	/*
+	 * If @ctx holds other locks, only the caller can drop them, so
+	 * contention is reported with -EDEADLK and nothing held.
+	 */
+	if (ctx->acquired) {
+		ret = dma_resv_lock_common(obj, ctx, intr);
+		if (ret)
+			return ret;
+		ret = dma_resv_vms_lock(obj, ctx, &prelocked, &contended, true,
+					intr);
+		if (ret)
+			dma_resv_unlock(obj);
+		return ret;
+	}
+
+	/*
+	 * Every lock @ctx holds is ours: resolve contention here, following
+	 * the ww_mutex rules: drop all, slow-lock the contended lock, retry.
+	 */
+retry:
+	ret = dma_resv_lock_common(obj, ctx, intr);
+	if (ret == -EDEADLK && prelocked) {
+		/* Only @prelocked is held: swap it for @obj. */
+		dma_resv_vm_count_backoff();
+		dma_resv_vm_unlock_put(prelocked);
+		prelocked = NULL;
+		ret = dma_resv_lock_slow_common(obj, ctx, intr);
+	}
+	if (ret)
+		goto err_prelocked;
+
+	ret = dma_resv_vms_lock(obj, ctx, &prelocked, &contended, false, intr);
+	if (ret) {
+		dma_resv_unlock(obj);
+		if (ret != -EDEADLK)
+			goto err_prelocked;
+
+		if (prelocked)
+			dma_resv_vm_unlock_put(prelocked);
+		prelocked = contended;
+		ret = dma_resv_lock_slow_common(prelocked->resv, ctx, intr);
+		if (ret) {
+			dma_resv_vm_put(prelocked);
+			return ret;
+		}
+		goto retry;
+	}
+
+	/* The slow-locked VM was unbound while we backed off. */
+	if (prelocked) {
+		dma_resv_unlock(prelocked->resv);
+		if (!refcount_dec_not_one(&prelocked->refcount.refcount)) {
+			/*
+			 * Ours is the last reference: start over, releasing
+			 * the VM with no lock held. Its release callback
+			 * must not run under our locks, and lockdep would
+			 * see a lock it merged with ours freed.
+			 */
+			dma_resv_write_unlock(obj);
+			dma_resv_vm_put(prelocked);
+			prelocked = NULL;
+			goto retry;
+		}
+	}
+
+	return 0;
+
+err_prelocked:
+	if (prelocked)
+		dma_resv_vm_unlock_put(prelocked);
+	return ret;
+}
+
+/**
+ * dma_resv_write_lock - lock a buffer against every VM it is bound to
+ * @obj: the buffer's reservation object
+ * @ctx: the acquire context, must not be NULL
+ *
+ * Takes the lock of @obj and the lock of every VM bound to @obj, under @ctx.
+ * While it is held, no reader of @obj holds its VM lock; this is the lock to
+ * take before moving or evicting the buffer. A VM whose lock @ctx already
+ * holds is left as it is. If no VM is bound to @obj, this is exactly
+ * dma_resv_lock().
+ *
+ * If @ctx holds no other lock, -EDEADLK back-off is handled internally.
+ * Otherwise, on contention the function drops whatever it took and returns
+ * -EDEADLK: the caller must then drop every lock held in @ctx and call
+ * dma_resv_write_lock() again, before taking any other lock. A VM whose
+ * lock cannot be taken at once is treated as contended in that case, so a
+ * back-off may be reported where waiting would have been allowed.
+ *
+ * Returns: 0 on success, -EDEADLK as described above, -EALREADY if @ctx
+ * already holds the lock of @obj, -EINVAL (with a warning) if @ctx is NULL.
+ */
+int dma_resv_write_lock(struct dma_resv *obj, struct ww_acquire_ctx *ctx)
+{
+	return dma_resv_write_lock_common(obj, ctx, false);
+}
+EXPORT_SYMBOL_GPL(dma_resv_write_lock);
+
+/**
+ * dma_resv_write_lock_interruptible - interruptible dma_resv_write_lock()
+ * @obj: the buffer's reservation object
+ * @ctx: the acquire context, must not be NULL
+ *
+ * Returns: as dma_resv_write_lock(), or -EINTR if a signal arrived while
+ * waiting; nothing is held then.
+ */
+int dma_resv_write_lock_interruptible(struct dma_resv *obj,
+				      struct ww_acquire_ctx *ctx)
+{
+	return dma_resv_write_lock_common(obj, ctx, true);
+}
+EXPORT_SYMBOL_GPL(dma_resv_write_lock_interruptible);
+
+/**
+ * dma_resv_write_unlock - unlock a buffer locked with dma_resv_write_lock()
+ * @obj: the buffer's reservation object
+ *
+ * Drops the locks and references taken on the VMs, then the lock of @obj.
+ */
+void dma_resv_write_unlock(struct dma_resv *obj)
+{
+	dma_resv_vms_unlock(obj, dma_resv_vms_locked(obj));
+	dma_resv_unlock(obj);
+}
+EXPORT_SYMBOL_GPL(dma_resv_write_unlock);
+
+/**
+ * dma_resv_write_unlock_vms - drop the VM locks of a buffer's write lock
+ * @obj: the buffer's reservation object, locked
+ *
+ * Drops the locks and references dma_resv_write_lock_vms() took on the VMs
+ * of @obj and leaves @obj locked. Does nothing if @obj has no VM bound or
+ * is not write-locked, so transaction helpers such as drm_exec can call it
+ * on every object they unlock.
+ */
+void dma_resv_write_unlock_vms(struct dma_resv *obj)
+{
+	dma_resv_vms_unlock(obj, dma_resv_vms_locked(obj));
+}
+EXPORT_SYMBOL_GPL(dma_resv_write_unlock_vms);
+
+/**
+ * dma_resv_vms_wait_timeout - wait for the fences of a buffer and its VMs
+ * @obj: the buffer's reservation object, must be locked
+ * @usage: controls which fences to include, see enum dma_resv_usage
+ * @intr: if true, do interruptible wait
+ * @timeout: timeout value in jiffies or zero to return immediately
+ *
+ * Like dma_resv_wait_timeout() on @obj, then on the reservation object of
+ * every VM bound to @obj, where submissions under dma_resv_read_lock() put
+ * their fences. Use &DMA_RESV_USAGE_PREEMPT before moving memory. See the
+ * overview above for the cost of waiting on a whole VM.
+ *
+ * Returns: as dma_resv_wait_timeout(), for all the waits together.
+ */
+long dma_resv_vms_wait_timeout(struct dma_resv *obj,
+			       enum dma_resv_usage usage, bool intr,
+			       unsigned long timeout)
+{
+	struct dma_resv_vms *vms = dma_resv_vms_locked(obj);
+	struct dma_resv_vm *vm;
+	unsigned int i;
+	long ret;
+
+	ret = dma_resv_wait_timeout(obj, usage, intr, timeout);
+	for (i = 0; vms && i < vms->num && ret > 0; ++i) {
+		vm = vms->vms[i];
+		if (vm)
+			ret = dma_resv_wait_timeout(vm->resv, usage, intr,
+						    timeout ? ret : 0);
+	}
+
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dma_resv_vms_wait_timeout);
+
+/**
+ * dma_resv_vms_test_signaled - test the fences of a buffer and its VMs
+ * @obj: the buffer's reservation object, must be locked
+ * @usage: controls which fences to include, see enum dma_resv_usage
+ *
+ * Returns: true if every fence of @obj and of every VM bound to @obj up to
+ * @usage has signaled.
+ */
+bool dma_resv_vms_test_signaled(struct dma_resv *obj,
+				enum dma_resv_usage usage)
+{
+	struct dma_resv_vms *vms = dma_resv_vms_locked(obj);
+	struct dma_resv_vm *vm;
+	unsigned int i;
+
+	if (!dma_resv_test_signaled(obj, usage))
+		return false;
+
+	for (i = 0; vms && i < vms->num; ++i) {
+		vm = vms->vms[i];
+		if (vm && !dma_resv_test_signaled(vm->resv, usage))
+			return false;
+	}
+
+	return true;
+}
+EXPORT_SYMBOL_GPL(dma_resv_vms_test_signaled);
+
+static int dma_resv_fences_append(struct dma_resv *resv,
+				  enum dma_resv_usage usage,
+				  unsigned int *num_fences,
+				  struct dma_fence ***fences)
+{
+	struct dma_fence **more, **all;
+	unsigned int num_more, i;
+	int ret;
+
+	ret = dma_resv_get_fences(resv, usage, &num_more, &more);
+	if (ret || !num_more)
+		return ret;
+
+	all = krealloc_array(*fences, *num_fences + num_more, sizeof(*all),
+			     GFP_KERNEL);
+	if (!all) {
+		for (i = 0; i < num_more; ++i)
+			dma_fence_put(more[i]);
+		kfree(more);
+		return -ENOMEM;
+	}
+
+	memcpy(&all[*num_fences], more, num_more * sizeof(*more));
+	kfree(more);
+	*fences = all;
+	*num_fences += num_more;
+	return 0;
+}
+
+/**
+ * dma_resv_vms_get_fences - get the fences of a buffer and its VMs
+ * @obj: the buffer's reservation object, must be locked
+ * @usage: controls which fences to include, see enum dma_resv_usage
+ * @num_fences: returns the number of fences
+ * @fences: returns the array of fence references, to be freed with kfree()
+ *	    after dma_fence_put() on each fence
+ *
+ * Like dma_resv_get_fences() on @obj and on every VM bound to @obj, e.g. to
+ * make a move pipelined behind every user of the buffer.
+ *
+ * Returns: 0 on success, -ENOMEM if out of memory; nothing is returned then.
+ */
+int dma_resv_vms_get_fences(struct dma_resv *obj, enum dma_resv_usage usage,
+			    unsigned int *num_fences,
+			    struct dma_fence ***fences)
+{
+	struct dma_resv_vms *vms = dma_resv_vms_locked(obj);
+	struct dma_resv_vm *vm;
+	unsigned int i;
+	int ret;
+
+	*num_fences = 0;
+	*fences = NULL;
+
+	ret = dma_resv_fences_append(obj, usage, num_fences, fences);
+	for (i = 0; !ret && vms && i < vms->num; ++i) {
+		vm = vms->vms[i];
+		if (vm)
+			ret = dma_resv_fences_append(vm->resv, usage,
+						     num_fences, fences);
+	}
+
+	if (ret) {
+		while (*num_fences)
+			dma_fence_put((*fences)[--(*num_fences)]);
+		kfree(*fences);
+		*fences = NULL;
+	}
+
+	return ret;
+}
+EXPORT_SYMBOL_GPL(dma_resv_vms_get_fences);
+
+/**
+ * dma_resv_vms_fini - free the VM tracking of a reservation object
+ * @obj: the reservation object being destroyed
+ *
+ * Called by dma_resv_fini(). Warns if VMs are still bound.
+ */
+void dma_resv_vms_fini(struct dma_resv *obj)
+{
+	struct dma_resv_vms *vms = rcu_dereference_protected(obj->vms, true);
+
+	if (!vms)
+		return;
+
+	WARN(vms->count, "dma-resv: destroyed with %u VMs bound\n",
+	     vms->count);
+	kfree(vms);
+}
