@@ -115,9 +115,8 @@ void dma_resv_vms_fini(struct dma_resv *obj);
 struct dma_resv_vms *dma_resv_vms_alloc(unsigned int max_vms);
 #endif
 
-#if IS_ENABLED(CONFIG_DMABUF_VM_LOCK_BENCH)
+/* Only defined with CONFIG_DMABUF_VM_LOCK_BENCH, for its benchmark. */
 unsigned long dma_resv_vm_bench_backoffs(void);
-#endif
 
 /**
  * dma_buf_bind_vm - bind a VM to a dma-buf
