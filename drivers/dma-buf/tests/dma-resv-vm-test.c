@@ -116,14 +116,10 @@ static void test_read_lock(struct dma_resv *obj, struct dma_resv_vm *vm,
 static void test_lock_second(struct dma_resv *first, struct dma_resv *second,
 			     struct ww_acquire_ctx *ctx)
 {
-	struct dma_resv *tmp;
-
 	while (dma_resv_lock(second, ctx) == -EDEADLK) {
 		dma_resv_unlock(first);
 		dma_resv_lock_slow(second, ctx);
-		tmp = first;
-		first = second;
-		second = tmp;
+		swap(first, second);
 	}
 }
 

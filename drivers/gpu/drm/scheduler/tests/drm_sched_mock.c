@@ -407,19 +407,17 @@ drm_sched_mock_job_new(struct drm_sched_mock_entity *entity)
 	int ret;
 
 	job = kzalloc(sizeof(*job), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, job);
 	hw = kzalloc(sizeof(*hw), GFP_KERNEL);
-	if (!hw)
-		kfree(job);
-	KUNIT_ASSERT_NOT_NULL(test, hw);
-	job->hw = hw;
-
-	ret = drm_sched_job_init(&job->base, &entity->base, 1, NULL, 0);
+	ret = job && hw ? drm_sched_job_init(&job->base, &entity->base, 1,
+					     NULL, 0) : -ENOMEM;
 	if (ret) {
-		kfree(job->hw);
+		kfree(hw);
 		kfree(job);
-		KUNIT_ASSERT_EQ(test, ret, 0);
+		hw = NULL;
+		job = NULL;
 	}
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	job->hw = hw;
 
 	kref_init(&job->refcount);
 	job->sched = sched;
