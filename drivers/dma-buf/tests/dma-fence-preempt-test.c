@@ -539,7 +539,16 @@ static int dma_fence_preempt_test_init(struct kunit *test)
 
 static void dma_fence_preempt_test_exit(struct kunit *test)
 {
-	/* every fence was released: nothing leaked, nothing freed twice */
+	unsigned long timeout = jiffies + 2 * HZ;
+
+	/*
+	 * Every fence was released: nothing leaked, nothing freed twice. The
+	 * preemption work may still hold the last reference for a moment
+	 * after the fence signaled: give it time to drop it.
+	 */
+	while (atomic_read(&mock_pfences_alive) > 0 &&
+	       time_before(jiffies, timeout))
+		msleep(1);
 	rcu_barrier();
 	KUNIT_EXPECT_EQ(test, atomic_read(&mock_pfences_alive), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&mock_jobs_alive), 0);
