@@ -548,7 +548,7 @@ static void dma_fence_preempt_test_exit(struct kunit *test)
 	 */
 	while (atomic_read(&mock_pfences_alive) > 0 &&
 	       time_before(jiffies, timeout))
-		msleep(1);
+		usleep_range(1000, 2000);
 	rcu_barrier();
 	KUNIT_EXPECT_EQ(test, atomic_read(&mock_pfences_alive), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&mock_jobs_alive), 0);
