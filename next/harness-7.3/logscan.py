@@ -1,0 +1,408 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Read kernel logs and KUnit JSON results of the harness runs.
+
+  logscan.py reports LOG                 list the BUG/WARNING/lockdep/KASAN
+                                         reports in LOG, one key per line
+  logscan.py selfcheck LOG               check that LOG has KTAP output and
+                                         that every report line in it was
+                                         understood (prints a summary)
+  logscan.py newreports BASELOG LOG      reports in LOG beyond those of
+                                         BASELOG (selfcheck of both first)
+  logscan.py kasan LOG                   KASAN reports in LOG
+  logscan.py lockdep LOG                 lockdep reports in LOG
+  logscan.py cases JSON [SUITE...]       count case results, check suites:
+                                         every case passes or skips, each
+                                         SUITE is there
+  logscan.py casesvs BASEJSON JSON [SUITE...] [--own SUITE...]
+                                         cases of JSON against the base run:
+                                         fails on a case that fails here but
+                                         passes, skips or is absent on the
+                                         base; cases failing on the base too
+                                         are reported, not failed on. Each
+                                         SUITE is there and keeps the cases
+                                         it has on the base. --own: suites of
+                                         the series, they must be there and
+                                         pass outright.
+"""
+
+import collections
+import json
+import re
+import sys
+
+# The mainline dma-buf suites (dmabuf_kunit, drivers/dma-buf/st-*.c).
+DMABUF_SUITES = ['dma-buf-fence', 'dma-buf-fence-chain',
+                 'dma-buf-fence-unwrap', 'dma-buf-resv']
+
+
+def strip_prefix(line):
+    # kunit.py logs keep the console line as is; drop a printk timestamp
+    return re.sub(r'^\[\s*\d+\.\d+\]\s*', '', line.rstrip('\n'))
+
+
+# Reports of lockdep and of the debug options next to it. Lockdep prints
+# only its first report and then switches itself off, so which one an
+# in-tree suite triggers first varies from run to run: they are compared as
+# one kind, and the series' suites run alone to be checked for any.
+LOCKDEP = re.compile(
+    r'possible (circular|recursive) locking|still has locks held|'
+    r'bad unlock balance|inconsistent lock state|held lock freed|'
+    r'possible irq lock inversion|suspicious RCU usage|'
+    r'-safe -> \S+-unsafe lock order|Nested lock was not taken|'
+    r'bad contention detected|chain_key collision|'
+    r'DEBUG_LOCKS_WARN_ON|Invalid wait context|'
+    r'BUG: MAX_LOCK\S* too low|BUG: MAX_STACK_TRACE_ENTRIES too low|'
+    r'BUG: key \S+ has not been registered|'
+    r'BUG: looking up invalid subclass|'
+    r'INFO: trying to register non-static key|'
+    r'BUG: sleeping function called from invalid context|'
+    r'BUG: scheduling while atomic|BUG: workqueue leaked|'
+    r'BUG: assuming (atomic|non migratable) context|'
+    r'lock held when returning to user space')
+
+# The line __warn() prints (WARN_ON() and friends), in the forms of the
+# kernels the harness has run on. FILE and LINE are missing when the
+# architecture's bug table does not record them.
+#   7.3:  WARNING: FILE:LINE at FUNC+OFF/LEN [MOD], CPU#0: TASK/PID
+#         WARNING: at FUNC+OFF/LEN [MOD], CPU#0: TASK/PID
+#   6.12: WARNING: CPU: 0 PID: 1 at FILE:LINE FUNC+OFF/LEN [MOD]
+#         WARNING: CPU: 0 PID: 1 at FUNC+OFF/LEN [MOD]
+WARN_FORMATS = [
+    re.compile(r'WARNING: (?P<file>[^\s:]+):\d+ at (?P<func>\S+?)'
+               r'(?: \[\S+\])?, CPU#\d+: .*/\d+$'),
+    re.compile(r'WARNING: at (?P<func>\S+?)(?: \[\S+\])?, CPU#\d+: .*/\d+$'),
+    re.compile(r'WARNING: CPU: \d+ PID: \d+ at (?P<file>[^\s:]+):\d+ '
+               r'(?P<func>\S+)'),
+    re.compile(r'WARNING: CPU: \d+ PID: \d+ at (?P<func>\S+)'),
+]
+
+# Any report line. What is not lockdep's or __warn()'s is keyed as it is,
+# with numbers and addresses masked.
+REPORT = re.compile(r'(BUG: .*|WARNING: .*|INFO: .*|kernel BUG at \S+|'
+                    r'Kernel panic.*|DEBUG_LOCKS_WARN_ON.*|UBSAN: .*|'
+                    r'unreferenced object)')
+
+# Lines starting with "WARNING:" that are neither lockdep's nor __warn()'s,
+# printed as plain messages by code the runs reach.
+PLAIN_WARNINGS = re.compile(
+    r'WARNING: Flushing system-wide workqueues')
+
+# The marker WARN() and BUG() print before their report.
+CUT_HERE = re.compile(r'-+\[ cut here \]-+')
+
+# KTAP/TAP output of KUnit in a kernel log.
+KTAP = re.compile(r'^\s*(KTAP|TAP) version \d+')
+
+
+# Top-level directories of a kernel tree.
+TOPDIRS = {'arch', 'block', 'certs', 'crypto', 'drivers', 'fs', 'include',
+           'init', 'io_uring', 'ipc', 'kernel', 'lib', 'mm', 'net', 'rust',
+           'samples', 'scripts', 'security', 'sound', 'tools', 'usr', 'virt'}
+
+
+def srcpath(path):
+    """FILE of a WARNING line relative to the top of the tree. Built with O=,
+    it is the path the compiler was given: relative to the build directory
+    ("../../series/drivers/..."), so it names the tree, which differs
+    between the base and the series runs."""
+    parts = [p for p in path.split('/') if p not in ('', '.', '..')]
+    for i, p in enumerate(parts):
+        if p in TOPDIRS and i + 1 < len(parts):
+            return '/'.join(parts[i:])
+    return '/'.join(parts)
+
+
+def warn_key(line):
+    """The key of a __warn() line, None if it is not one."""
+    for fmt in WARN_FORMATS:
+        m = fmt.search(line)
+        if m:
+            func = re.sub(r'\+0x.*', '', m.group('func'))
+            # no symbol, only an address: it moves between builds
+            func = re.sub(r'^0x[0-9a-f]+$', 'X', func)
+            where = m.groupdict().get('file')
+            return f'WARNING at {srcpath(where)} {func}' if where \
+                else f'WARNING at {func}'
+    return None
+
+
+class Scan:
+    """The reports of one kernel log.
+
+    keys: one key per report line; unparsed: "WARNING:" lines of a form
+    this script does not know (a kernel that changed __warn()'s format);
+    orphan_cuts: "cut here" markers not followed by a report; ktap: number
+    of KTAP/TAP version lines; lines: number of lines.
+    """
+
+    def __init__(self, path):
+        self.keys, self.unparsed, self.orphan_cuts = [], [], []
+        self.ktap = 0
+        lines = [strip_prefix(raw) for raw in open(path, errors='replace')]
+        self.lines = len(lines)
+        cut_at = None
+        for i, line in enumerate(lines):
+            if KTAP.match(line):
+                self.ktap += 1
+            if CUT_HERE.search(line):
+                if cut_at is not None:
+                    self.orphan_cuts.append(lines[cut_at])
+                cut_at = i
+                continue
+            key = self.key(line)
+            # DEBUG_LOCKS_WARN_ON() is a WARN() whose message follows the
+            # WARNING line: one lockdep report (the next line's key)
+            if key and key.startswith('WARNING at ') and i + 1 < len(lines) \
+                    and lines[i + 1].startswith('DEBUG_LOCKS_WARN_ON'):
+                cut_at = None
+                continue
+            if key is None:
+                if cut_at is not None and i - cut_at > 5:
+                    self.orphan_cuts.append(lines[cut_at])
+                    cut_at = None
+                continue
+            cut_at = None
+            self.keys.append(key)
+        if cut_at is not None:
+            self.orphan_cuts.append(lines[cut_at])
+
+    def key(self, line):
+        if LOCKDEP.search(line):
+            return 'lockdep report'
+        key = warn_key(line)
+        if key:
+            return key
+        m = REPORT.search(line)
+        if not m:
+            return None
+        key = m.group(1)
+        if key.startswith('WARNING:') and not PLAIN_WARNINGS.match(key):
+            self.unparsed.append(line)
+        key = re.sub(r'0x[0-9a-f]+', 'X', key)
+        key = re.sub(r':\d+', '', key)
+        key = re.sub(r'\b\d+\b', 'N', key)
+        key = re.sub(r'\s*(\(\S+\))?\s*$', '', key)
+        return key
+
+    def problems(self):
+        """What makes this log unusable for a comparison."""
+        out = []
+        if not self.lines:
+            out.append('the log is empty')
+        elif not self.ktap:
+            out.append('the log has no KTAP output (the kernel did not run '
+                       'the tests)')
+        for line in self.unparsed:
+            out.append(f'WARNING line of an unknown form: {line}')
+        for line in self.orphan_cuts:
+            out.append(f'"cut here" without a report this script knows '
+                       f'after it: {line}')
+        return out
+
+    def summary(self):
+        warns = [k for k in self.keys if k.startswith('WARNING at ')]
+        return (f'{len(self.keys)} reports: {len(warns)} WARNINGs in '
+                f'{len(set(warns))} places, '
+                f'{self.keys.count("lockdep report")} lockdep, '
+                f'{len(self.keys) - len(warns) - self.keys.count("lockdep report")}'
+                f' other')
+
+
+def keys(path):
+    return Scan(path).keys
+
+
+def selfcheck(path, quiet=False):
+    scan = Scan(path)
+    problems = scan.problems()
+    for p in problems:
+        print(f'{path}: {p}')
+    if not quiet or problems:
+        print(f'{path}: {scan.lines} lines, {scan.ktap} KTAP headers, '
+              f'{scan.summary()}')
+    if not quiet:
+        for k, n in sorted(collections.Counter(scan.keys).items()):
+            print(f'  {n:4} {k}')
+    return scan, (1 if problems else 0)
+
+
+def newreports(base, log):
+    base_scan, rc_base = selfcheck(base, quiet=True)
+    scan, rc = selfcheck(log, quiet=True)
+    if rc_base or rc:
+        print('cannot compare the reports: fix the log or this script')
+        return 1
+    have = collections.Counter(base_scan.keys)
+    new = collections.Counter(scan.keys)
+    extra = []
+    for k, n in new.items():
+        if n > have.get(k, 0):
+            extra.append(f'{k}  ({n} here, {have.get(k, 0)} on the base)')
+    for e in extra:
+        print(e)
+    print(f'{sum(new.values())} reports, {sum(have.values())} on the base, '
+          f'{len(extra)} new')
+    return 1 if extra else 0
+
+
+def lockdep(log):
+    found = [strip_prefix(l) for l in open(log, errors='replace')
+             if LOCKDEP.search(l)]
+    for f in found:
+        print(f)
+    print(f'{len(found)} lockdep reports')
+    return 1 if found else 0
+
+
+def kasan(log):
+    found = [strip_prefix(l) for l in open(log, errors='replace')
+             if 'KASAN' in l and ('BUG' in l or 'report' in l.lower())]
+    for f in found:
+        print(f)
+    print(f'{len(found)} KASAN reports')
+    return 1 if found else 0
+
+
+def walk(group, suite=None, prefix=''):
+    """(suite, case, status) of every case; the case of a parameterised
+    test is CASE.PARAM."""
+    for case in group.get('test_cases', []):
+        yield suite or group['name'], prefix + case['name'], case['status']
+    for sub in group.get('sub_groups', []):
+        if suite is None:
+            yield from walk(sub, sub['name'])
+        else:
+            yield from walk(sub, suite, prefix + sub['name'] + '.')
+
+
+def load(path):
+    """{suite: {case: status}} of a kunit.py JSON file, None if unreadable."""
+    try:
+        data = json.load(open(path))
+    except (OSError, ValueError) as e:
+        print(f'{path}: no KUnit results: {e}')
+        return None
+    out = collections.defaultdict(dict)
+    for suite, name, status in walk(data):
+        # parameters of one case may share a name: number the repeats
+        key, n = name, 1
+        while key in out[suite]:
+            n += 1
+            key = f'{name}#{n}'
+        out[suite][key] = status
+    if not out:
+        print(f'{path}: no KUnit results: no test case in it')
+        return None
+    return out
+
+
+def ok(status):
+    return status in ('PASS', 'SKIP')
+
+
+def cases(path, suites):
+    results = load(path)
+    if results is None:
+        print('CASES 0 1 0')
+        return 1
+    count = collections.Counter()
+    for suite, per in results.items():
+        for name, status in per.items():
+            count[status] += 1
+            if not ok(status):
+                print(f'{status}: {suite}.{name}')
+    missing = [s for s in suites if s not in results]
+    for s in missing:
+        print(f'MISSING suite: {s}')
+    for s in suites:
+        if s in results:
+            c = collections.Counter(results[s].values())
+            print(f'suite {s}: {c["PASS"]} passed, '
+                  f'{sum(c.values()) - c["PASS"] - c["SKIP"]} failed, '
+                  f'{c["SKIP"]} skipped')
+    failed = sum(count.values()) - count['PASS'] - count['SKIP']
+    print(f'CASES {count["PASS"]} {failed} {count["SKIP"]}')
+    return 1 if failed or missing or not count['PASS'] else 0
+
+
+def casesvs(basepath, path, args):
+    if '--own' in args:
+        i = args.index('--own')
+        suites, own = args[:i], args[i + 1:]
+    else:
+        suites, own = args, []
+    base, results = load(basepath), load(path)
+    if base is None or results is None:
+        print('cannot compare the cases')
+        print('CASES 0 1 0 0')
+        return 1
+    count = collections.Counter()
+    rc = 0
+    for suite, per in sorted(results.items()):
+        for name, status in sorted(per.items()):
+            was = base.get(suite, {}).get(name, 'absent')
+            if ok(status):
+                count[status] += 1
+                if status == 'SKIP' and was == 'PASS':
+                    print(f'note: {suite}.{name}: SKIP here, PASS on the base')
+            elif suite in own:
+                count['FAIL'] += 1
+                print(f'{status}: {suite}.{name} (a suite of the series)')
+                rc = 1
+            elif not ok(was) and was != 'absent':
+                count['KNOWN'] += 1
+                print(f'known: {suite}.{name}: {status} here, {was} on the '
+                      f'base')
+            else:
+                count['FAIL'] += 1
+                print(f'{status}: {suite}.{name} ({was} on the base)')
+                rc = 1
+    for s in suites + own:
+        if s not in results:
+            print(f'MISSING suite: {s}')
+            rc = 1
+            continue
+        gone = sorted(set(base.get(s, {})) - set(results[s]))
+        for name in gone:
+            print(f'MISSING case: {s}.{name} ({base[s][name]} on the base)')
+            rc = 1
+        c = collections.Counter(results[s].values())
+        print(f'suite {s}: {c["PASS"]} passed, '
+              f'{sum(c.values()) - c["PASS"] - c["SKIP"]} failed, '
+              f'{c["SKIP"]} skipped'
+              f'{"" if s in base else " (not on the base)"}')
+    if not count['PASS']:
+        rc = 1
+    print(f'{count["KNOWN"]} cases fail on the base too, {count["FAIL"]} '
+          f'other failures')
+    print(f'CASES {count["PASS"]} {count["FAIL"]} {count["SKIP"]} '
+          f'{count["KNOWN"]}')
+    return rc
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == 'reports':
+        for k in keys(args[0]):
+            print(k)
+        return 0
+    if cmd == 'selfcheck':
+        return selfcheck(args[0])[1]
+    if cmd == 'newreports':
+        return newreports(*args)
+    if cmd == 'kasan':
+        return kasan(*args)
+    if cmd == 'lockdep':
+        return lockdep(*args)
+    if cmd == 'cases':
+        return cases(args[0], args[1:])
+    if cmd == 'casesvs':
+        return casesvs(args[0], args[1], args[2:])
+    sys.exit(__doc__)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
