@@ -9,11 +9,18 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HARNESS=$ROOT/harness
 BUILD=${BUILD:-$ROOT/build}
 
-# The pinned base tree: Debian's linux-source-6.12. Override the three
-# variables together to move to another version (see README.md).
-KBASE_PACKAGE=${KBASE_PACKAGE:-linux-source-6.12}
-KBASE_VERSION=${KBASE_VERSION:-6.12.117-1~deb12u1}
-KBASE_SHA256=${KBASE_SHA256:-585a4a074597aefa2b1a68ada83a3184ba351c127544dea80618bbcceaa3961f}
+# The pinned base tree: Debian's linux-source-7.3 from trixie-backports,
+# fetched with apt options that point under $BUILD (the machine's own apt
+# configuration is not touched, no package is installed). KBASE_SHA256 is the
+# checksum of the tarball inside the package, KBASE_DEB_SHA256 that of the
+# package itself. Override the variables together to move to another version
+# (see README.md).
+KBASE_PACKAGE=${KBASE_PACKAGE:-linux-source-7.3}
+KBASE_VERSION=${KBASE_VERSION:-7.3.4-1~bpo13+1}
+KBASE_SHA256=${KBASE_SHA256:-76df1affb19f24926949369be1d74b60071c963c598ce8780bddd4bbf0fc3bc4}
+KBASE_DEB_SHA256=${KBASE_DEB_SHA256-703e369ddd4cce971452f5a593ee55df3a5c10c83caf0fa0df039633ed181ee3}
+KBASE_SUITE=${KBASE_SUITE:-trixie-backports}
+KBASE_MIRROR=${KBASE_MIRROR:-http://deb.debian.org/debian}
 # Alternatively, a local copy of the pinned tarball (still checksummed).
 KBASE_TARBALL=${KBASE_TARBALL:-}
 
@@ -27,8 +34,17 @@ JOBS=${JOBS:-$(nproc)}
 
 # Debian packages everything here needs.
 PACKAGES="build-essential bc bison flex libelf-dev libssl-dev python3 git
-	  xz-utils sparse coccinelle rsync cpio kmod perl python3-ply
-	  python3-git"
+	  xz-utils coccinelle rsync cpio kmod perl python3-ply python3-git
+	  curl ca-certificates"
+
+# Sparse for the C=2 checks. Debian 12's sparse 0.6.4 does not know
+# __typeof_unqual__, which Linux 7.3's compiler headers use, so the kernel's
+# scripts/checker-valid.sh rejects it and kbuild silently runs no checker.
+# Build 0.6.5-rc1 (the upstream source Debian unstable packages) under
+# $BUILD instead, pinned by checksum.
+SPARSE_URL=${SPARSE_URL:-http://deb.debian.org/debian/pool/main/s/sparse/sparse_0.6.5~rc1.orig.tar.gz}
+SPARSE_SHA256=${SPARSE_SHA256:-3ac8855ec7f3ab92f325be0f64347ccc2b10f8b4d7c2906783ee8e2bdab3f0de}
+SPARSE=$BUILD/sparse/sparse
 
 # Use Debian's tools (python3 with python3-ply for checkpatch's SPDX check)
 # before anything installed elsewhere, e.g. a pyenv python3.
@@ -57,9 +73,65 @@ ensure_packages() {
 	apt-get install -y -q --no-install-recommends $missing
 }
 
+# Build the pinned sparse into $SPARSE once, and check that the kernel
+# accepts it as a checker (scripts/checker-valid.sh of the base).
+ensure_sparse() {
+	local dir=$BUILD/sparse tgz sum
+
+	if [ ! -x "$SPARSE" ]; then
+		mkdir -p "$dir"
+		tgz=$dir/src.tar.gz
+		log "downloading sparse from $SPARSE_URL"
+		curl -sSfL -o "$tgz" "$SPARSE_URL" ||
+			die "cannot download $SPARSE_URL (override SPARSE_URL and SPARSE_SHA256)"
+		sum=$(sha256sum "$tgz" | cut -d' ' -f1)
+		[ "$sum" = "$SPARSE_SHA256" ] ||
+			die "checksum mismatch for $SPARSE_URL: got $sum, pinned $SPARSE_SHA256"
+		rm -rf "$dir/src"
+		mkdir -p "$dir/src"
+		tar -C "$dir/src" --strip-components=1 -xzf "$tgz"
+		make -C "$dir/src" -j"$JOBS" sparse >"$dir/build.log" 2>&1 ||
+			die "building sparse failed, see $dir/build.log"
+		cp "$dir/src/sparse" "$SPARSE"
+	fi
+	if [ -x "$BASE/scripts/checker-valid.sh" ]; then
+		[ "$("$BASE/scripts/checker-valid.sh" "$SPARSE" 2>/dev/null)" = 1 ] ||
+			die "$SPARSE is not accepted by scripts/checker-valid.sh: C=2 would check nothing"
+	fi
+}
+
+# apt-get/apt-cache with a private sources list for $KBASE_SUITE: lists,
+# cache and sources all live under $BUILD/apt.
+apt_private() {
+	local cmd=$1 dir=$BUILD/apt
+	shift
+	"$cmd" -q -o Dir::Etc::sourcelist="$dir/sources.list" \
+		-o Dir::Etc::sourceparts="$dir/sources.list.d" \
+		-o Dir::State::Lists="$dir/lists" \
+		-o Dir::Cache="$dir/cache" \
+		-o APT::Sandbox::User=root "$@"
+}
+
+# apt_private_setup [src]: write the private sources list and update its
+# lists; with "src", a deb-src line for the same suite too (source packages:
+# harness/debian-patches).
+apt_private_setup() {
+	local dir=$BUILD/apt
+	local opts="[signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]"
+
+	mkdir -p "$dir/sources.list.d" "$dir/lists/partial" \
+		 "$dir/cache/archives/partial"
+	{
+		echo "deb $opts $KBASE_MIRROR $KBASE_SUITE main"
+		[ "${1:-}" != src ] ||
+			echo "deb-src $opts $KBASE_MIRROR $KBASE_SUITE main"
+	} > "$dir/sources.list"
+	apt_private apt-get update >&2
+}
+
 # Fetch the pinned tarball into $BUILD/dl and print its path.
 fetch_base_tarball() {
-	local dl=$BUILD/dl deb tarball
+	local dl=$BUILD/dl deb tarball sum
 
 	if [ -n "$KBASE_TARBALL" ]; then
 		[ -f "$KBASE_TARBALL" ] || die "KBASE_TARBALL=$KBASE_TARBALL does not exist"
@@ -71,25 +143,30 @@ fetch_base_tarball() {
 	tarball=$dl/usr/src/$KBASE_PACKAGE.tar.xz
 	if [ ! -f "$tarball" ]; then
 		rm -f "$dl"/*.deb
-		log "downloading $KBASE_PACKAGE=$KBASE_VERSION from Debian"
-		if ! (cd "$dl" && apt-get download -q "$KBASE_PACKAGE=$KBASE_VERSION" >&2); then
-			(apt-get update -q >&2 &&
-			 cd "$dl" && apt-get download -q "$KBASE_PACKAGE=$KBASE_VERSION" >&2) || {
-				printf '\nerror: Debian does not serve %s version %s any more.\n' \
-					"$KBASE_PACKAGE" "$KBASE_VERSION" >&2
-				printf 'Versions served now:\n' >&2
-				apt-cache policy "$KBASE_PACKAGE" >&2 || true
-				cat >&2 <<MSG
+		log "downloading $KBASE_PACKAGE=$KBASE_VERSION from $KBASE_MIRROR $KBASE_SUITE"
+		if ! apt_private_setup ||
+		   ! (cd "$dl" && apt_private apt-get download "$KBASE_PACKAGE=$KBASE_VERSION" >&2); then
+			printf '\nerror: Debian does not serve %s version %s in %s any more.\n' \
+				"$KBASE_PACKAGE" "$KBASE_VERSION" "$KBASE_SUITE" >&2
+			printf 'Versions served now:\n' >&2
+			apt_private apt-cache policy "$KBASE_PACKAGE" >&2 || true
+			cat >&2 <<MSG
 
 Either point the harness at a copy of the pinned tarball:
     KBASE_TARBALL=/path/to/$KBASE_PACKAGE.tar.xz $0
 or move the base to a served version (and re-check the series on it):
-    KBASE_VERSION=<version> KBASE_SHA256=<sha256 of its $KBASE_PACKAGE.tar.xz> $0
+    KBASE_VERSION=<version> KBASE_DEB_SHA256= \\
+    KBASE_SHA256=<sha256 of its $KBASE_PACKAGE.tar.xz> $0
+(KBASE_SUITE and KBASE_PACKAGE select another suite or series.)
 MSG
-				exit 1
-			}
+			exit 1
 		fi
 		deb=$(ls "$dl"/*.deb)
+		if [ -n "$KBASE_DEB_SHA256" ]; then
+			sum=$(sha256sum "$deb" | cut -d' ' -f1)
+			[ "$sum" = "$KBASE_DEB_SHA256" ] ||
+				die "checksum mismatch for $deb: got $sum, pinned $KBASE_DEB_SHA256"
+		fi
 		dpkg-deb --fsys-tarfile "$deb" |
 			tar -C "$dl" -x "./usr/src/$KBASE_PACKAGE.tar.xz"
 		rm -f "$deb"

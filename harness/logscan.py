@@ -4,17 +4,41 @@
 
   logscan.py reports LOG                 list the BUG/WARNING/lockdep/KASAN
                                          reports in LOG, one key per line
-  logscan.py newreports BASELOG LOG      reports in LOG beyond those of BASELOG
-  logscan.py kasan LOG                   KASAN reports in LOG
+  logscan.py selfcheck LOG               check that LOG has KTAP output and
+                                         that every report line in it was
+                                         understood (prints a summary)
+  logscan.py newreports BASELOG LOG      reports in LOG beyond those of
+                                         BASELOG (selfcheck of both first)
+  logscan.py kasan LOG                   KASAN reports in LOG, but those
+                                         harness/kunit/upstream-kasan lists
   logscan.py lockdep LOG                 lockdep reports in LOG
-  logscan.py cases JSON [SUITE...]       count case results, check suites
-  logscan.py selftests LOG               parse the dma-buf boot selftests
+  logscan.py cases JSON [SUITE...]       count case results, check suites:
+                                         every case passes or skips, each
+                                         SUITE is there
+  logscan.py casesvs BASEJSON JSON [--all] [SUITE...] [--own SUITE...]
+                                         cases of JSON against the base run:
+                                         fails on a case that fails here but
+                                         passes, skips or is absent on the
+                                         base; cases failing on the base too
+                                         are reported, not failed on. Each
+                                         SUITE is there and keeps the cases
+                                         it has on the base. --own: suites of
+                                         the series, they must be there and
+                                         pass outright. --all: every case of
+                                         the base run is there (a run that
+                                         stopped part way fails).
 """
 
 import collections
+import os
 import json
 import re
 import sys
+
+# The mainline dma-buf suites (dmabuf_kunit, drivers/dma-buf/st-*.c).
+DMABUF_SUITES = ['dma-buf-fence', 'dma-buf-fence-chain',
+                 'dma-buf-fence-unwrap', 'dma-buf-resv']
+
 
 def strip_prefix(line):
     # kunit.py logs keep the console line as is; drop a printk timestamp
@@ -29,47 +53,213 @@ LOCKDEP = re.compile(
     r'possible (circular|recursive) locking|still has locks held|'
     r'bad unlock balance|inconsistent lock state|held lock freed|'
     r'possible irq lock inversion|suspicious RCU usage|'
+    r'-safe -> \S+-unsafe lock order|Nested lock was not taken|'
+    r'bad contention detected|chain_key collision|'
     r'DEBUG_LOCKS_WARN_ON|Invalid wait context|'
+    r'BUG: MAX_LOCK\S* too low|BUG: MAX_STACK_TRACE_ENTRIES too low|'
+    r'BUG: key \S+ has not been registered|'
+    r'BUG: looking up invalid subclass|'
+    r'INFO: trying to register non-static key|'
     r'BUG: sleeping function called from invalid context|'
-    r'BUG: scheduling while atomic|BUG: workqueue leaked lock|'
+    r'BUG: scheduling while atomic|BUG: workqueue leaked|'
+    r'BUG: assuming (atomic|non migratable) context|'
     r'lock held when returning to user space')
+
+# The line __warn() prints (WARN_ON() and friends), in the forms of the
+# kernels the harness has run on. FILE and LINE are missing when the
+# architecture's bug table does not record them.
+#   7.3:  WARNING: FILE:LINE at FUNC+OFF/LEN [MOD], CPU#0: TASK/PID
+#         WARNING: at FUNC+OFF/LEN [MOD], CPU#0: TASK/PID
+#   6.12: WARNING: CPU: 0 PID: 1 at FILE:LINE FUNC+OFF/LEN [MOD]
+#         WARNING: CPU: 0 PID: 1 at FUNC+OFF/LEN [MOD]
+WARN_FORMATS = [
+    re.compile(r'WARNING: (?P<file>[^\s:]+):\d+ at (?P<func>\S+?)'
+               r'(?: \[\S+\])?, CPU#\d+: .*/\d+$'),
+    re.compile(r'WARNING: at (?P<func>\S+?)(?: \[\S+\])?, CPU#\d+: .*/\d+$'),
+    re.compile(r'WARNING: CPU: \d+ PID: \d+ at (?P<file>[^\s:]+):\d+ '
+               r'(?P<func>\S+)'),
+    re.compile(r'WARNING: CPU: \d+ PID: \d+ at (?P<func>\S+)'),
+]
+
+# Any report line. What is not lockdep's or __warn()'s is keyed as it is,
+# with numbers and addresses masked.
+REPORT = re.compile(r'(BUG: .*|WARNING: .*|INFO: .*|kernel BUG at \S+|'
+                    r'Kernel panic.*|DEBUG_LOCKS_WARN_ON.*|UBSAN: .*|'
+                    r'unreferenced object)')
+
+# Lines starting with "WARNING:" that are neither lockdep's nor __warn()'s,
+# printed as plain messages by code the runs reach.
+PLAIN_WARNINGS = re.compile(
+    r'WARNING: Flushing system-wide workqueues')
+
+# The marker WARN() and BUG() print before their report.
+CUT_HERE = re.compile(r'-+\[ cut here \]-+')
+
+# KTAP/TAP output of KUnit in a kernel log.
+KTAP = re.compile(r'^\s*(KTAP|TAP) version \d+')
+
+
+# Top-level directories of a kernel tree.
+TOPDIRS = {'arch', 'block', 'certs', 'crypto', 'drivers', 'fs', 'include',
+           'init', 'io_uring', 'ipc', 'kernel', 'lib', 'mm', 'net', 'rust',
+           'samples', 'scripts', 'security', 'sound', 'tools', 'usr', 'virt'}
+
+
+def srcpath(path):
+    """FILE of a WARNING line relative to the top of the tree. Built with O=,
+    it is the path the compiler was given: relative to the build directory
+    ("../../series/drivers/..."), so it names the tree, which differs
+    between the base and the series runs."""
+    parts = [p for p in path.split('/') if p not in ('', '.', '..')]
+    for i, p in enumerate(parts):
+        if p in TOPDIRS and i + 1 < len(parts):
+            return '/'.join(parts[i:])
+    return '/'.join(parts)
+
+
+def warn_key(line):
+    """The key of a __warn() line, None if it is not one."""
+    for fmt in WARN_FORMATS:
+        m = fmt.search(line)
+        if m:
+            func = re.sub(r'\+0x.*', '', m.group('func'))
+            # no symbol, only an address: it moves between builds
+            func = re.sub(r'^0x[0-9a-f]+$', 'X', func)
+            where = m.groupdict().get('file')
+            return f'WARNING at {srcpath(where)} {func}' if where \
+                else f'WARNING at {func}'
+    return None
+
+
+class Scan:
+    """The reports of one kernel log.
+
+    keys: one key per report line; unparsed: "WARNING:" lines of a form
+    this script does not know (a kernel that changed __warn()'s format);
+    orphan_cuts: "cut here" markers not followed by a report; ktap: number
+    of KTAP/TAP version lines; lines: number of lines.
+    """
+
+    def __init__(self, path):
+        self.keys, self.unparsed, self.orphan_cuts = [], [], []
+        self.ktap = 0
+        lines = [strip_prefix(raw) for raw in open(path, errors='replace')]
+        self.lines = len(lines)
+        cut_at = None
+        for i, line in enumerate(lines):
+            if KTAP.match(line):
+                self.ktap += 1
+            if CUT_HERE.search(line):
+                if cut_at is not None:
+                    self.orphan_cuts.append(lines[cut_at])
+                cut_at = i
+                continue
+            key = self.key(line)
+            # DEBUG_LOCKS_WARN_ON() is a WARN() whose message follows the
+            # WARNING line: one lockdep report (the next line's key)
+            if key and key.startswith('WARNING at ') and i + 1 < len(lines) \
+                    and lines[i + 1].startswith('DEBUG_LOCKS_WARN_ON'):
+                cut_at = None
+                continue
+            if key is None:
+                if cut_at is not None and i - cut_at > 5:
+                    self.orphan_cuts.append(lines[cut_at])
+                    cut_at = None
+                continue
+            cut_at = None
+            self.keys.append(key)
+        if cut_at is not None:
+            self.orphan_cuts.append(lines[cut_at])
+
+    def key(self, line):
+        if LOCKDEP.search(line):
+            return 'lockdep report'
+        key = warn_key(line)
+        if key:
+            return key
+        m = REPORT.search(line)
+        if not m:
+            return None
+        key = m.group(1)
+        if key.startswith('WARNING:') and not PLAIN_WARNINGS.match(key):
+            self.unparsed.append(line)
+        key = re.sub(r'0x[0-9a-f]+', 'X', key)
+        key = re.sub(r':\d+', '', key)
+        key = re.sub(r'\b\d+\b', 'N', key)
+        key = re.sub(r'\s*(\(\S+\))?\s*$', '', key)
+        return key
+
+    def problems(self):
+        """What makes this log unusable for a comparison."""
+        out = []
+        if not self.lines:
+            out.append('the log is empty')
+        elif not self.ktap:
+            out.append('the log has no KTAP output (the kernel did not run '
+                       'the tests)')
+        for line in self.unparsed:
+            out.append(f'WARNING line of an unknown form: {line}')
+        for line in self.orphan_cuts:
+            out.append(f'"cut here" without a report this script knows '
+                       f'after it: {line}')
+        return out
+
+    def summary(self):
+        warns = [k for k in self.keys if k.startswith('WARNING at ')]
+        return (f'{len(self.keys)} reports: {len(warns)} WARNINGs in '
+                f'{len(set(warns))} places, '
+                f'{self.keys.count("lockdep report")} lockdep, '
+                f'{len(self.keys) - len(warns) - self.keys.count("lockdep report")}'
+                f' other')
 
 
 def keys(path):
+    return Scan(path).keys
+
+
+def selfcheck(path, quiet=False):
+    scan = Scan(path)
+    problems = scan.problems()
+    for p in problems:
+        print(f'{path}: {p}')
+    if not quiet or problems:
+        print(f'{path}: {scan.lines} lines, {scan.ktap} KTAP headers, '
+              f'{scan.summary()}')
+    if not quiet:
+        for k, n in sorted(collections.Counter(scan.keys).items()):
+            print(f'  {n:4} {k}')
+    return scan, (1 if problems else 0)
+
+
+def order_dependent(kind):
+    """Entries of harness/kunit/order-dependent of one kind (case, report)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        'kunit', 'order-dependent')
     out = []
-    for raw in open(path, errors='replace'):
-        line = strip_prefix(raw)
-        if LOCKDEP.search(line):
-            out.append('lockdep report')
-            continue
-        m = re.match(r'.*?(WARNING: CPU: \d+ PID: \d+ at (\S+) (\S+))', line)
-        if m:
-            where = re.sub(r':\d+$', '', m.group(2))
-            func = re.sub(r'\+0x.*', '', m.group(3))
-            # no symbol, only an address: it moves between builds
-            func = re.sub(r'^0x[0-9a-f]+$', 'X', func)
-            out.append(f'WARNING at {where} {func}')
-            continue
-        m = re.search(r'(BUG: .*|WARNING: .*|INFO: .*|kernel BUG at \S+|'
-                      r'Kernel panic.*|DEBUG_LOCKS_WARN_ON.*|UBSAN: .*|'
-                      r'unreferenced object)', line)
-        if m:
-            key = m.group(1)
-            key = re.sub(r'0x[0-9a-f]+', 'X', key)
-            key = re.sub(r':\d+', '', key)
-            key = re.sub(r'\b\d+\b', 'N', key)
-            key = re.sub(r'\s*(\(\S+\))?\s*$', '', key)
-            out.append(key)
+    if os.path.exists(path):
+        for line in open(path):
+            line = line.rstrip('\n')
+            if line.startswith(kind + ' '):
+                out.append(line[len(kind) + 1:])
     return out
 
 
 def newreports(base, log):
-    have = collections.Counter(keys(base))
-    new = collections.Counter(keys(log))
+    base_scan, rc_base = selfcheck(base, quiet=True)
+    scan, rc = selfcheck(log, quiet=True)
+    if rc_base or rc:
+        print('cannot compare the reports: fix the log or this script')
+        return 1
+    have = collections.Counter(base_scan.keys)
+    new = collections.Counter(scan.keys)
     extra = []
+    tolerated = collections.Counter(order_dependent('report'))
     for k, n in new.items():
-        if n > have.get(k, 0):
+        if n > have.get(k, 0) + tolerated[k]:
             extra.append(f'{k}  ({n} here, {have.get(k, 0)} on the base)')
+        elif n > have.get(k, 0):
+            print(f'order-dependent: {k}  ({n} here, {have.get(k, 0)} on '
+                  f'the base; see harness/kunit/order-dependent)')
     for e in extra:
         print(e)
     print(f'{sum(new.values())} reports, {sum(have.values())} on the base, '
@@ -86,37 +276,106 @@ def lockdep(log):
     return 1 if found else 0
 
 
+KASAN_FUNC = re.compile(r'BUG: KASAN: \S+ in ([A-Za-z0-9_.]+)')
+SUITE = re.compile(r'^    # Subtest: (\S+)')
+
+
+def upstream_kasan():
+    """{(suite, function)} of harness/kunit/upstream-kasan."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        'kunit', 'upstream-kasan')
+    out = set()
+    if os.path.exists(path):
+        for line in open(path):
+            f = line.split()
+            if len(f) == 3 and f[0] == 'report':
+                out.add((f[1], f[2]))
+    return out
+
+
 def kasan(log):
-    found = [strip_prefix(l) for l in open(log, errors='replace')
-             if 'KASAN' in l and ('BUG' in l or 'report' in l.lower())]
-    for f in found:
+    """KASAN reports of LOG, each with the KUnit suite that was running.
+    A report listed in harness/kunit/upstream-kasan (in-tree test code, with
+    the reason there) is printed and not failed on; any other fails."""
+    known = upstream_kasan()
+    suite = None
+    found, tolerated = [], []
+    for raw in open(log, errors='replace'):
+        line = strip_prefix(raw)
+        m = SUITE.match(line)
+        if m:
+            suite = m.group(1)
+        if 'KASAN' not in line or not ('BUG' in line or
+                                       'report' in line.lower()):
+            continue
+        m = KASAN_FUNC.search(line)
+        func = m.group(1) if m else None
+        if (suite, func) in known:
+            tolerated.append(f'{line}  (suite {suite}: in-tree, see '
+                             f'harness/kunit/upstream-kasan)')
+        else:
+            found.append(f'{line}  (suite {suite})')
+    for f in tolerated + found:
         print(f)
-    print(f'{len(found)} KASAN reports')
+    print(f'{len(found)} KASAN reports, {len(tolerated)} in in-tree test '
+          f'code (harness/kunit/upstream-kasan)')
     return 1 if found else 0
 
 
-def walk(group, suite=None):
+def walk(group, suite=None, prefix=''):
+    """(suite, case, status) of every case; the case of a parameterised
+    test is CASE.PARAM."""
     for case in group.get('test_cases', []):
-        yield suite or group['name'], case['name'], case['status']
+        yield suite or group['name'], prefix + case['name'], case['status']
     for sub in group.get('sub_groups', []):
-        yield from walk(sub, suite or sub['name'])
+        if suite is None:
+            yield from walk(sub, sub['name'])
+        else:
+            yield from walk(sub, suite, prefix + sub['name'] + '.')
+
+
+def load(path):
+    """{suite: {case: status}} of a kunit.py JSON file, None if unreadable."""
+    try:
+        data = json.load(open(path))
+    except (OSError, ValueError) as e:
+        print(f'{path}: no KUnit results: {e}')
+        return None
+    out = collections.defaultdict(dict)
+    for suite, name, status in walk(data):
+        # parameters of one case may share a name: number the repeats
+        key, n = name, 1
+        while key in out[suite]:
+            n += 1
+            key = f'{name}#{n}'
+        out[suite][key] = status
+    if not out:
+        print(f'{path}: no KUnit results: no test case in it')
+        return None
+    return out
+
+
+def ok(status):
+    return status in ('PASS', 'SKIP')
 
 
 def cases(path, suites):
-    data = json.load(open(path))
+    results = load(path)
+    if results is None:
+        print('CASES 0 1 0')
+        return 1
     count = collections.Counter()
-    per_suite = collections.defaultdict(collections.Counter)
-    for suite, name, status in walk(data):
-        count[status] += 1
-        per_suite[suite][status] += 1
-        if status not in ('PASS', 'SKIP'):
-            print(f'{status}: {suite}.{name}')
-    missing = [s for s in suites if s not in per_suite]
+    for suite, per in results.items():
+        for name, status in per.items():
+            count[status] += 1
+            if not ok(status):
+                print(f'{status}: {suite}.{name}')
+    missing = [s for s in suites if s not in results]
     for s in missing:
         print(f'MISSING suite: {s}')
     for s in suites:
-        if s in per_suite:
-            c = per_suite[s]
+        if s in results:
+            c = collections.Counter(results[s].values())
             print(f'suite {s}: {c["PASS"]} passed, '
                   f'{sum(c.values()) - c["PASS"] - c["SKIP"]} failed, '
                   f'{c["SKIP"]} skipped')
@@ -125,39 +384,86 @@ def cases(path, suites):
     return 1 if failed or missing or not count['PASS'] else 0
 
 
-SELFTESTS = ['sanitycheck', 'dma_fence', 'dma_fence_chain',
-             'dma_fence_unwrap', 'dma_resv']
-
-
-def selftests(log):
-    top, sub, errors = [], 0, []
-    for raw in open(log, errors='replace'):
-        line = strip_prefix(raw)
-        m = re.search(r'dma-buf: Running (\S+)', line)
-        if m:
-            if '/' in m.group(1):
-                sub += 1
+def casesvs(basepath, path, args):
+    every = '--all' in args
+    args = [a for a in args if a != '--all']
+    if '--own' in args:
+        i = args.index('--own')
+        suites, own = args[:i], args[i + 1:]
+    else:
+        suites, own = args, []
+    base, results = load(basepath), load(path)
+    if base is None or results is None:
+        print('cannot compare the cases')
+        print('CASES 0 1 0 0')
+        return 1
+    count = collections.Counter()
+    rc = 0
+    for suite, per in sorted(results.items()):
+        for name, status in sorted(per.items()):
+            was = base.get(suite, {}).get(name, 'absent')
+            if ok(status):
+                count[status] += 1
+                if status == 'SKIP' and was == 'PASS':
+                    print(f'note: {suite}.{name}: SKIP here, PASS on the base')
+            elif suite in own:
+                count['FAIL'] += 1
+                print(f'{status}: {suite}.{name} (a suite of the series)')
+                rc = 1
+            elif not ok(was) and was != 'absent':
+                count['KNOWN'] += 1
+                print(f'known: {suite}.{name}: {status} here, {was} on the '
+                      f'base')
+            elif f'{suite}.{name}' in order_dependent('case'):
+                count['KNOWN'] += 1
+                print(f'order-dependent: {suite}.{name}: {status} here, '
+                      f'{was} on the base (harness/kunit/order-dependent)')
             else:
-                top.append(m.group(1))
-        if re.search(r'dma-buf/\S+: .* failed with error', line) or \
-           'conflicting with selftest' in line:
-            errors.append(line)
-    missing = [t for t in SELFTESTS if t not in top]
-    for e in errors:
-        print(e)
-    for m in missing:
-        print(f'selftest {m} did not run')
-    print(f'dma-buf selftests: {len(top)} groups, {sub} subtests run, '
-          f'{len(errors)} failed')
-    return 1 if errors or missing or not sub else 0
+                count['FAIL'] += 1
+                print(f'{status}: {suite}.{name} ({was} on the base)')
+                rc = 1
+    for s in suites + own:
+        if s not in results:
+            print(f'MISSING suite: {s}')
+            rc = 1
+            continue
+        gone = sorted(set(base.get(s, {})) - set(results[s]))
+        for name in gone:
+            print(f'MISSING case: {s}.{name} ({base[s][name]} on the base)')
+            rc = 1
+        c = collections.Counter(results[s].values())
+        print(f'suite {s}: {c["PASS"]} passed, '
+              f'{sum(c.values()) - c["PASS"] - c["SKIP"]} failed, '
+              f'{c["SKIP"]} skipped'
+              f'{"" if s in base else " (not on the base)"}')
+    # --all: every case of the base run ran here too. A kernel that crashed
+    # or hung part way stops the run, and kunit.py's exit status cannot
+    # tell that from the cases that fail on the base as well.
+    for s in sorted(set(base) - set(suites + own)) if every else []:
+        gone = sorted(set(base[s]) - set(results.get(s, {})))
+        for name in gone:
+            print(f'MISSING case: {s}.{name} ({base[s][name]} on the base)')
+            rc = 1
+    if not count['PASS']:
+        rc = 1
+    print(f'{count["KNOWN"]} cases fail on the base too or are order-dependent, '
+          f'{count["FAIL"]} '
+          f'other failures')
+    print(f'CASES {count["PASS"]} {count["FAIL"]} {count["SKIP"]} '
+          f'{count["KNOWN"]}')
+    return rc
 
 
 def main():
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == 'reports':
         for k in keys(args[0]):
             print(k)
         return 0
+    if cmd == 'selfcheck':
+        return selfcheck(args[0])[1]
     if cmd == 'newreports':
         return newreports(*args)
     if cmd == 'kasan':
@@ -166,8 +472,8 @@ def main():
         return lockdep(*args)
     if cmd == 'cases':
         return cases(args[0], args[1:])
-    if cmd == 'selftests':
-        return selftests(*args)
+    if cmd == 'casesvs':
+        return casesvs(args[0], args[1], args[2:])
     sys.exit(__doc__)
 
 

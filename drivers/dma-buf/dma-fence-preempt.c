@@ -185,12 +185,23 @@ static void dma_fence_preempt_work(struct work_struct *work)
 	dead = ctx->dead;
 	spin_unlock_irq(&ctx->lock);
 
-	if (dead) {
+	if (dead && !pfence->preempted) {
 		err = -ECANCELED;
 	} else {
-		err = ops->preempt(pfence);
-		if (!err && ops->preempt_wait)
+		err = 0;
+		if (!pfence->preempted) {
+			err = ops->preempt(pfence);
+			pfence->preempted = !err;
+		}
+		if (!err && ops->preempt_wait) {
 			err = ops->preempt_wait(pfence, ctx->timeout);
+			if (err == -EAGAIN) {
+				/* Keeps the reference and ctx->active */
+				queue_work(dma_fence_preempt_wq, &pfence->work);
+				dma_fence_end_signalling(cookie);
+				return;
+			}
+		}
 	}
 
 	if (err)
@@ -218,13 +229,18 @@ static void dma_fence_preempt_work(struct work_struct *work)
  * Initializes @ctx with no published completion fence and no preemption
  * fence. The preemption fences of the context get their own fence context.
  * @timeout bounds the preemption of the context: it must be finite.
+ *
+ * Without &dma_fence_preempt_ops.preempt or with a timeout that is not
+ * finite and positive, warns and initializes @ctx as torn down already:
+ * dma_fence_preempt_arm() and dma_fence_preempt_publish() then return
+ * -ENODEV, and dma_fence_preempt_ctx_fini() is still required.
  */
 void dma_fence_preempt_ctx_init(struct dma_fence_preempt_ctx *ctx,
 				const struct dma_fence_preempt_ops *ops,
 				long timeout)
 {
-	WARN_ON(!ops->preempt);
-	WARN_ON(timeout <= 0 || timeout == MAX_SCHEDULE_TIMEOUT);
+	bool invalid = WARN_ON(!ops->preempt) |
+		       WARN_ON(timeout <= 0 || timeout == MAX_SCHEDULE_TIMEOUT);
 
 	ctx->ops = ops;
 	spin_lock_init(&ctx->lock);
@@ -235,7 +251,7 @@ void dma_fence_preempt_ctx_init(struct dma_fence_preempt_ctx *ctx,
 	ctx->seqno = 0;
 	atomic_set(&ctx->active, 0);
 	ctx->preempting = false;
-	ctx->dead = false;
+	ctx->dead = invalid;
 }
 EXPORT_SYMBOL_GPL(dma_fence_preempt_ctx_init);
 
@@ -277,7 +293,7 @@ void dma_fence_preempt_ctx_fini(struct dma_fence_preempt_ctx *ctx)
 	 * signaling was enabled before and the work is queued already.
 	 */
 	if (pfence) {
-		dma_fence_enable_sw_signaling(&pfence->base);
+		dma_fence_enable_signaling(&pfence->base);
 		dma_fence_put(&pfence->base);
 	}
 
@@ -320,17 +336,17 @@ int dma_fence_preempt_arm(struct dma_fence_preempt_ctx *ctx,
 	}
 
 	old = ctx->fence;
-	if (old && !test_bit(DMA_FENCE_FLAG_SIGNALED_BIT, &old->base.flags)) {
+	if (old && !dma_fence_test_signaled_flag(&old->base)) {
 		spin_unlock_irqrestore(&ctx->lock, flags);
 		return -EBUSY;
 	}
 
-	spin_lock_init(&fence->lock);
 	fence->ctx = ctx;
 	fence->ops = ctx->ops;
 	fence->last = NULL;
+	fence->preempted = false;
 	INIT_WORK(&fence->work, dma_fence_preempt_work);
-	dma_fence_init(&fence->base, &dma_fence_preempt_fence_ops, &fence->lock,
+	dma_fence_init(&fence->base, &dma_fence_preempt_fence_ops, NULL,
 		       ctx->context, ++ctx->seqno);
 
 	ctx->fence = fence;
@@ -393,11 +409,18 @@ EXPORT_SYMBOL_GPL(dma_fence_preempt_publish);
  * dma_fence_is_preempt - check whether a fence is a preemption fence
  * @fence: the fence to check
  *
+ * Also true once @fence has signaled: the core only detaches the operations
+ * of a signaled fence that has neither &dma_fence_ops.release nor
+ * &dma_fence_ops.wait, and preemption fences always have a release
+ * operation, so their operations stay attached for as long as the fence
+ * exists.
+ *
  * Return: true if @fence is a &struct dma_fence_preempt.
  */
 bool dma_fence_is_preempt(struct dma_fence *fence)
 {
-	return fence->ops == &dma_fence_preempt_fence_ops;
+	/* Only compared, never dereferenced: no RCU read lock needed */
+	return rcu_access_pointer(fence->ops) == &dma_fence_preempt_fence_ops;
 }
 EXPORT_SYMBOL_GPL(dma_fence_is_preempt);
 

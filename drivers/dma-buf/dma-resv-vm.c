@@ -15,6 +15,8 @@
 #include <linux/refcount.h>
 #include <linux/slab.h>
 
+#include "dma-resv-vm-test.h"
+
 /**
  * DOC: Per-VM shared locking
  *
@@ -121,7 +123,7 @@ VISIBLE_IF_KUNIT struct dma_resv_vms *dma_resv_vms_alloc(unsigned int max_vms)
 
 	KUNIT_STATIC_STUB_REDIRECT(dma_resv_vms_alloc, max_vms);
 
-	vms = kzalloc(struct_size(vms, vms, max_vms), GFP_KERNEL);
+	vms = kzalloc_flex(*vms, vms, max_vms);
 	if (vms)
 		vms->max = max_vms;
 	return vms;
@@ -865,5 +867,5 @@ void dma_resv_vms_fini(struct dma_resv *obj)
 
 	WARN(vms->count, "dma-resv: destroyed with %u VMs bound\n",
 	     vms->count);
-	kfree(vms);
+	kfree_rcu(vms, rcu);
 }

@@ -60,12 +60,16 @@ struct dma_fence_preempt_ops {
 	 * initialized with, for the context to stop. Optional: without it the
 	 * preemption is complete once @preempt returned 0.
 	 *
-	 * Returns 0 once the context is stopped, or a negative error code:
-	 * -ETIME if @timeout expired, -ECANCELED or -EIO as for @preempt. The
-	 * timeout is the driver's responsibility, the class cannot interrupt
-	 * the operation. On error the driver must have reset or banned the
-	 * context before returning, so that it no longer accesses memory once
-	 * the fence signals.
+	 * Returns 0 once the context is stopped, -EAGAIN if the driver
+	 * cannot tell yet (for instance while the firmware recovers) and wants
+	 * to be called again, or a negative error code: -ETIME if @timeout
+	 * expired, -ECANCELED or -EIO as for @preempt. On -EAGAIN the class
+	 * requeues the signalling work and calls @preempt_wait again, without
+	 * calling @preempt again; the driver bounds how often it returns
+	 * -EAGAIN. The timeout is the driver's responsibility, the class
+	 * cannot interrupt the operation. On error the driver must have reset
+	 * or banned the context before returning, so that it no longer
+	 * accesses memory once the fence signals.
 	 */
 	int (*preempt_wait)(struct dma_fence_preempt *fence, long timeout);
 
@@ -84,9 +88,12 @@ struct dma_fence_preempt_ops {
 	 * @release: Free the preemption fence.
 	 *
 	 * Called when the last reference to the fence is dropped, possibly
-	 * long after the context was torn down. Optional: the default frees
-	 * the fence with dma_fence_free(), which is only correct if
-	 * &struct dma_fence_preempt is at the start of the allocation.
+	 * long after the context was torn down. Lockless readers may still
+	 * look at a released fence under RCU, so the memory must be freed
+	 * after a grace period (kfree_rcu() or dma_fence_free()). Optional:
+	 * the default frees the fence with dma_fence_free(), which is only
+	 * correct if &struct dma_fence_preempt is at the start of the
+	 * allocation.
 	 */
 	void (*release)(struct dma_fence_preempt *fence);
 };
@@ -136,10 +143,8 @@ struct dma_fence_preempt_ctx {
  * except @base and @ctx are private to the class.
  */
 struct dma_fence_preempt {
-	/** @base: The fence. */
+	/** @base: The fence, using the inline fence lock. */
 	struct dma_fence base;
-	/** @lock: The fence lock. */
-	spinlock_t lock;
 	/**
 	 * @ctx: The context. Valid in the operations, which typically use
 	 * container_of() on it to reach the driver's context; the fence may
@@ -152,6 +157,11 @@ struct dma_fence_preempt {
 	struct dma_fence *last;
 	/** @work: The signalling work. */
 	struct work_struct work;
+	/**
+	 * @preempted: &dma_fence_preempt_ops.preempt returned 0, the work only
+	 * waits for the preemption to complete when it runs again.
+	 */
+	bool preempted;
 };
 
 void dma_fence_preempt_ctx_init(struct dma_fence_preempt_ctx *ctx,

@@ -111,13 +111,6 @@ int dma_resv_vms_get_fences(struct dma_resv *obj, enum dma_resv_usage usage,
 
 void dma_resv_vms_fini(struct dma_resv *obj);
 
-#if IS_ENABLED(CONFIG_KUNIT)
-struct dma_resv_vms *dma_resv_vms_alloc(unsigned int max_vms);
-#endif
-
-/* Only defined with CONFIG_DMABUF_VM_LOCK_BENCH, for its benchmark. */
-unsigned long dma_resv_vm_bench_backoffs(void);
-
 /**
  * dma_buf_bind_vm - bind a VM to a dma-buf
  * @buf: the dma-buf, its reservation object must be locked

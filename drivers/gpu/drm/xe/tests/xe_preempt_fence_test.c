@@ -1,101 +1,186 @@
 // SPDX-License-Identifier: GPL-2.0 AND MIT
 /*
- * Copyright © 2024 Intel Corporation
+ * KUnit tests of the Xe preempt fence, on mocked long-running exec queues of
+ * a fake VM in preempt fence mode, on the mock device.
+ *
+ * The backend operations of the queues (suspend, suspend_wait,
+ * suspend_wait_blocking, resume, kill and reset_status) are mocked: they log
+ * their calls, and what they return is set by each case, so the cases check
+ * what the preempt fence did and in which order. The VM's rebind worker is
+ * replaced by a work item counting its runs.
  */
 
 #include <kunit/test.h>
 
+#include <linux/completion.h>
 #include <linux/delay.h>
+#include <linux/irqflags.h>
 #include <linux/workqueue.h>
 
 #include "xe_device.h"
 #include "xe_kunit_helpers.h"
 
-/*
- * A fake long-running exec queue of a fake VM in preempt fence mode on the
- * mock device, with mocked suspend ops. The ops log their calls so the cases
- * can check what the converted preempt fence did, and in which order.
- */
-
-#define PF_TEST_TIMEOUT	(5 * HZ)
+#define PF_TEST_TIMEOUT		(5 * HZ)
+#define PF_TEST_QUEUES		2
+#define PF_TEST_MAX_CALLS	8
 
 enum pf_test_call {
+	PF_NONE,
 	PF_SUSPEND,
 	PF_SUSPEND_WAIT,
-	PF_KILL,
+	PF_SUSPEND_WAIT_BLOCKING,
 	PF_RESUME,
+	PF_KILL,
+};
+
+/* A mocked exec queue: its backend state, what its operations do, its log */
+struct pf_test_queue {
+	/* the fake backend state, q->guc points here */
+	struct xe_guc_exec_queue guc;
+	struct xe_exec_queue *q;
+
+	/* what reset_status returns, updated as the knobs below say */
+	int status;
+	int suspend_err;
+	/* status once suspend returned, 0 to keep it */
+	int status_after_suspend;
+	int wait_err;
+	/* status once a failing suspend_wait returned, 0 to keep it */
+	int status_after_wait;
+	int blocking_err;
+	/* suspend_wait returns -EAGAIN that many times first */
+	int again;
+	/* status once the last -EAGAIN was returned, 0 to keep it */
+	int status_after_again;
+	/* if set, suspend_wait signals @in_wait and waits for @gate */
+	bool gated;
+	struct completion gate;
+	struct completion in_wait;
+
+	/* the fence under test, looked at by the operations */
+	struct dma_fence *fence;
+
+	/* call log */
+	enum pf_test_call calls[PF_TEST_MAX_CALLS];
+	int num_calls;
+	/* an operation ran with interrupts disabled, e.g. under a fence lock */
+	bool atomic;
+	/* the fence had signaled when suspend_wait was called */
+	bool signaled_in_wait;
 };
 
 struct pf_test {
 	struct xe_device *xe;
 	struct xe_vm *vm;
-	struct xe_exec_queue *q;
 	struct workqueue_struct *wq;
-	/* what the mocked ops return */
-	int status;
-	int suspend_err;
-	int wait_err;
-	/* status after a suspend_wait failed, as if reset meanwhile */
-	int status_after_wait;
-	/* call log */
-	enum pf_test_call calls[8];
-	int num_calls;
+	struct workqueue_struct *saved_ordered_wq;
+	struct pf_test_queue queues[PF_TEST_QUEUES];
+
+	/* runs of the VM's rebind worker */
 	atomic_t rebinds;
-	/* the fake completion fence */
+	/* the rebind worker ran while a fence under test had not signaled */
+	bool rebind_early;
+
+	/* a completion fence published by the cases that need one */
 	struct dma_fence last;
-	/* the lock of @last */
-	spinlock_t last_lock;
 };
 
 static struct pf_test *pf_test;
 
-static void pf_test_log(enum pf_test_call call)
+static struct pf_test_queue *pf_test_queue(struct xe_exec_queue *q)
 {
-	if (pf_test->num_calls < ARRAY_SIZE(pf_test->calls))
-		pf_test->calls[pf_test->num_calls] = call;
-	pf_test->num_calls++;
+	return container_of(q->guc, struct pf_test_queue, guc);
+}
+
+static void pf_test_log(struct pf_test_queue *tq, enum pf_test_call call)
+{
+	if (irqs_disabled())
+		tq->atomic = true;
+	if (tq->num_calls < PF_TEST_MAX_CALLS)
+		tq->calls[tq->num_calls] = call;
+	tq->num_calls++;
 }
 
 static int pf_test_suspend(struct xe_exec_queue *q)
 {
-	pf_test_log(PF_SUSPEND);
-	return pf_test->suspend_err;
+	struct pf_test_queue *tq = pf_test_queue(q);
+
+	pf_test_log(tq, PF_SUSPEND);
+	if (tq->status_after_suspend)
+		WRITE_ONCE(tq->status, tq->status_after_suspend);
+
+	return tq->suspend_err;
 }
 
 static int pf_test_suspend_wait(struct xe_exec_queue *q)
 {
-	pf_test_log(PF_SUSPEND_WAIT);
-	if (pf_test->wait_err)
-		pf_test->status = pf_test->status_after_wait;
-	return pf_test->wait_err;
+	struct pf_test_queue *tq = pf_test_queue(q);
+
+	pf_test_log(tq, PF_SUSPEND_WAIT);
+	if (tq->fence && dma_fence_is_signaled(tq->fence))
+		tq->signaled_in_wait = true;
+
+	if (tq->again) {
+		if (!--tq->again && tq->status_after_again)
+			WRITE_ONCE(tq->status, tq->status_after_again);
+		return -EAGAIN;
+	}
+
+	if (tq->gated) {
+		complete(&tq->in_wait);
+		wait_for_completion_timeout(&tq->gate, PF_TEST_TIMEOUT);
+	}
+
+	if (tq->wait_err && tq->status_after_wait)
+		WRITE_ONCE(tq->status, tq->status_after_wait);
+
+	return tq->wait_err;
 }
 
-static void pf_test_kill(struct xe_exec_queue *q)
+static int pf_test_suspend_wait_blocking(struct xe_exec_queue *q)
 {
-	pf_test_log(PF_KILL);
+	struct pf_test_queue *tq = pf_test_queue(q);
+
+	pf_test_log(tq, PF_SUSPEND_WAIT_BLOCKING);
+
+	return tq->blocking_err;
 }
 
 static void pf_test_resume(struct xe_exec_queue *q)
 {
-	pf_test_log(PF_RESUME);
+	pf_test_log(pf_test_queue(q), PF_RESUME);
+}
+
+static void pf_test_kill(struct xe_exec_queue *q)
+{
+	pf_test_log(pf_test_queue(q), PF_KILL);
 }
 
 static int pf_test_reset_status(struct xe_exec_queue *q)
 {
-	return pf_test->status;
+	return READ_ONCE(pf_test_queue(q)->status);
 }
 
 static const struct xe_exec_queue_ops pf_test_queue_ops = {
 	.kill = pf_test_kill,
 	.suspend = pf_test_suspend,
 	.suspend_wait = pf_test_suspend_wait,
+	.suspend_wait_blocking = pf_test_suspend_wait_blocking,
 	.resume = pf_test_resume,
 	.reset_status = pf_test_reset_status,
 };
 
 static void pf_test_rebind_work(struct work_struct *w)
 {
-	atomic_inc(&pf_test->rebinds);
+	struct pf_test *t = pf_test;
+	int i;
+
+	for (i = 0; i < PF_TEST_QUEUES; i++)
+		if (t->queues[i].fence &&
+		    !dma_fence_is_signaled(t->queues[i].fence))
+			t->rebind_early = true;
+
+	atomic_inc(&t->rebinds);
 }
 
 static const char *pf_test_fence_name(struct dma_fence *fence)
@@ -117,6 +202,7 @@ static const struct dma_fence_ops pf_test_fence_ops = {
 static int pf_test_init(struct kunit *test)
 {
 	struct pf_test *t;
+	int i;
 
 	xe_kunit_helper_xe_device_test_init(test);
 
@@ -126,23 +212,36 @@ static int pf_test_init(struct kunit *test)
 
 	t->wq = alloc_ordered_workqueue("xe-preempt-fence-test", 0);
 	KUNIT_ASSERT_NOT_NULL(test, t->wq);
+	t->saved_ordered_wq = t->xe->ordered_wq;
 	t->xe->ordered_wq = t->wq;
 
 	t->vm = kunit_kzalloc(test, sizeof(*t->vm), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, t->vm);
 	t->vm->xe = t->xe;
 	t->vm->flags = XE_VM_FLAG_LR_MODE;
+	init_rwsem(&t->vm->lock);
+	INIT_LIST_HEAD(&t->vm->preempt.exec_queues);
 	INIT_WORK(&t->vm->preempt.rebind_work, pf_test_rebind_work);
 
-	t->q = kunit_kzalloc(test, sizeof(*t->q), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, t->q);
-	t->q->ops = &pf_test_queue_ops;
-	t->q->vm = t->vm;
-	INIT_LIST_HEAD(&t->q->lr.link);
-	xe_preempt_fence_ctx_init(t->q);
+	for (i = 0; i < PF_TEST_QUEUES; i++) {
+		struct pf_test_queue *tq = &t->queues[i];
+		struct xe_exec_queue *q;
 
-	spin_lock_init(&t->last_lock);
-	dma_fence_init(&t->last, &pf_test_fence_ops, &t->last_lock,
+		q = kunit_kzalloc(test, sizeof(*q), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, q);
+		q->ops = &pf_test_queue_ops;
+		q->vm = t->vm;
+		q->gt = xe_device_get_gt(t->xe, 0);
+		q->guc = &tq->guc;
+		tq->guc.id = i + 1;
+		INIT_LIST_HEAD(&q->lr.link);
+		init_completion(&tq->gate);
+		init_completion(&tq->in_wait);
+		xe_preempt_fence_ctx_init(q);
+		tq->q = q;
+	}
+
+	dma_fence_init(&t->last, &pf_test_fence_ops, NULL,
 		       dma_fence_context_alloc(1), 1);
 
 	pf_test = t;
@@ -154,70 +253,152 @@ static int pf_test_init(struct kunit *test)
 static void pf_test_exit(struct kunit *test)
 {
 	struct pf_test *t = test->priv;
+	int i;
 
 	/* Idempotent, cancels whatever a case left pending */
-	xe_preempt_fence_ctx_fini(t->q);
+	for (i = 0; i < PF_TEST_QUEUES; i++) {
+		complete_all(&t->queues[i].gate);
+		xe_preempt_fence_ctx_fini(t->queues[i].q);
+	}
 	if (!dma_fence_is_signaled(&t->last))
 		dma_fence_signal(&t->last);
 	dma_fence_put(&t->last);
 
 	destroy_workqueue(t->wq);
-	t->xe->ordered_wq = NULL;
+	t->xe->ordered_wq = t->saved_ordered_wq;
 	pf_test = NULL;
 }
 
-static int pf_test_publish(struct pf_test *t)
+static struct dma_fence *pf_test_create(struct kunit *test,
+					struct pf_test_queue *tq)
 {
-	return dma_fence_preempt_publish(&t->q->lr.pctx, &t->last);
+	struct dma_fence *fence;
+
+	fence = xe_preempt_fence_create(tq->q);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, fence);
+	tq->fence = fence;
+
+	return fence;
 }
 
-/* Triggers @fence and waits for it, returns its error. */
-static int pf_test_preempt(struct kunit *test, struct dma_fence *fence)
+/* Adds the queue to the VM with @fence as its current preempt fence */
+static void pf_test_add_to_vm(struct pf_test_queue *tq, struct dma_fence *fence)
 {
-	long ret;
+	struct xe_vm *vm = tq->q->vm;
 
-	dma_fence_enable_sw_signaling(fence);
-	ret = dma_fence_wait_timeout(fence, false, PF_TEST_TIMEOUT);
-	KUNIT_ASSERT_GT(test, ret, 0);
+	list_add(&tq->q->lr.link, &vm->preempt.exec_queues);
+	++vm->preempt.num_exec_queues;
+	tq->q->lr.pfence = dma_fence_get(fence);
+}
 
-	/* The rebind worker is queued after the fence signaled */
-	xe_preempt_fence_ctx_fini(pf_test->q);
+static int pf_test_publish(struct pf_test *t, struct pf_test_queue *tq)
+{
+	return dma_fence_preempt_publish(&tq->q->lr.pctx, &t->last);
+}
+
+static void pf_test_expect_calls(struct kunit *test, struct pf_test_queue *tq,
+				 const enum pf_test_call *calls)
+{
+	int i, n = 0;
+
+	while (n < PF_TEST_MAX_CALLS && calls[n] != PF_NONE)
+		n++;
+
+	KUNIT_EXPECT_EQ(test, tq->num_calls, n);
+	for (i = 0; i < min(n, tq->num_calls); i++)
+		KUNIT_EXPECT_EQ_MSG(test, tq->calls[i], calls[i], "call %d", i);
+}
+
+/*
+ * Triggers @fence, waits for it and for the signalling work to be done, and
+ * returns the error of @fence. Tears the queue's preemption down to wait for
+ * the work: the rebind worker is queued after the fence signaled.
+ */
+static int pf_test_preempt(struct kunit *test, struct pf_test_queue *tq,
+			   struct dma_fence *fence)
+{
+	dma_fence_enable_signaling(fence);
+	KUNIT_ASSERT_GT(test, dma_fence_wait_timeout(fence, false,
+						     PF_TEST_TIMEOUT), 0);
+
+	xe_preempt_fence_ctx_fini(tq->q);
 	flush_workqueue(pf_test->wq);
 
 	return fence->error;
 }
 
+static int pf_test_other_preempt(struct dma_fence_preempt *fence)
+{
+	return 0;
+}
+
+static const struct dma_fence_preempt_ops pf_test_other_driver_ops = {
+	.driver_name = "other",
+	.preempt = pf_test_other_preempt,
+};
+
+/* Only Xe's preempt fences are recognized, signaled or not */
 static void pf_test_is_xe_preempt(struct kunit *test)
 {
 	struct pf_test *t = test->priv;
+	struct pf_test_queue *tq = &t->queues[0];
+	struct dma_fence_preempt_ctx *octx;
+	struct dma_fence_preempt *other;
+	const char __rcu *name;
 	struct dma_fence *fence;
 
-	fence = xe_preempt_fence_create(t->q);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, fence);
-
+	fence = pf_test_create(test, tq);
 	KUNIT_EXPECT_TRUE(test, xe_fence_is_xe_preempt(fence));
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_preempt(fence));
 	KUNIT_EXPECT_FALSE(test, xe_fence_is_xe_preempt(&t->last));
-	KUNIT_EXPECT_STREQ(test, fence->ops->get_driver_name(fence), "xe");
+	rcu_read_lock();
+	name = dma_fence_driver_name(fence);
+	KUNIT_EXPECT_STREQ(test, rcu_dereference(name), "xe");
+	rcu_read_unlock();
+
+	/* The preemption fence of another driver */
+	octx = kunit_kzalloc(test, sizeof(*octx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, octx);
+	other = kzalloc_obj(*other);
+	KUNIT_ASSERT_NOT_NULL(test, other);
+	dma_fence_preempt_ctx_init(octx, &pf_test_other_driver_ops, HZ);
+	KUNIT_ASSERT_EQ(test, dma_fence_preempt_arm(octx, other), 0);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_preempt(&other->base));
+	KUNIT_EXPECT_FALSE(test, xe_fence_is_xe_preempt(&other->base));
+	dma_fence_preempt_ctx_fini(octx);
+	dma_fence_put(&other->base);
+
+	/* Still an Xe preempt fence once signaled, the queue torn down */
+	xe_preempt_fence_ctx_fini(tq->q);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(fence));
+	KUNIT_EXPECT_TRUE(test, xe_fence_is_xe_preempt(fence));
 
 	dma_fence_put(fence);
 }
 
-/* Suspend, then wait for it, then the rebind worker, then the VM resumes */
+/*
+ * Suspend, then wait for it, in process context rather than under the fence
+ * lock, then the rebind worker once the fence signaled, with a resume owed.
+ */
 static void pf_test_suspend_flow(struct kunit *test)
 {
+	static const enum pf_test_call calls[] = {
+		PF_SUSPEND, PF_SUSPEND_WAIT, PF_NONE,
+	};
 	struct pf_test *t = test->priv;
+	struct pf_test_queue *tq = &t->queues[0];
 	struct dma_fence *fence;
 
-	fence = xe_preempt_fence_create(t->q);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, fence);
+	fence = pf_test_create(test, tq);
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(tq->q->lr.suspended));
 
-	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, fence), 0);
-	KUNIT_EXPECT_EQ(test, t->num_calls, 2);
-	KUNIT_EXPECT_EQ(test, t->calls[0], PF_SUSPEND);
-	KUNIT_EXPECT_EQ(test, t->calls[1], PF_SUSPEND_WAIT);
-	KUNIT_EXPECT_TRUE(test, READ_ONCE(t->q->lr.suspended));
+	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, tq, fence), 0);
+	pf_test_expect_calls(test, tq, calls);
+	KUNIT_EXPECT_FALSE(test, tq->atomic);
+	KUNIT_EXPECT_FALSE(test, tq->signaled_in_wait);
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(tq->q->lr.suspended));
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->rebinds), 1);
+	KUNIT_EXPECT_FALSE(test, t->rebind_early);
 
 	dma_fence_put(fence);
 }
@@ -225,29 +406,32 @@ static void pf_test_suspend_flow(struct kunit *test)
 /*
  * The preemption waits for the last completion fence published for the
  * queue before it suspends the queue. Xe publishes none for its own
- * long-running queues, this checks that the ops honour the class ordering.
+ * long-running queues, this checks that its operations sit behind the class
+ * ordering.
  */
 static void pf_test_last_fence_first(struct kunit *test)
 {
+	static const enum pf_test_call calls[] = {
+		PF_SUSPEND, PF_SUSPEND_WAIT, PF_NONE,
+	};
 	struct pf_test *t = test->priv;
+	struct pf_test_queue *tq = &t->queues[0];
 	struct dma_fence *fence;
 
-	fence = xe_preempt_fence_create(t->q);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, fence);
-	KUNIT_ASSERT_EQ(test, pf_test_publish(t), 0);
+	fence = pf_test_create(test, tq);
+	KUNIT_ASSERT_EQ(test, pf_test_publish(t, tq), 0);
 
-	dma_fence_enable_sw_signaling(fence);
+	dma_fence_enable_signaling(fence);
 	msleep(50);
-	KUNIT_EXPECT_EQ(test, t->num_calls, 0);
+	KUNIT_EXPECT_EQ(test, tq->num_calls, 0);
 	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(fence));
 
 	/* While preempting, no new completion fence can be published */
-	KUNIT_EXPECT_EQ(test, pf_test_publish(t), -EAGAIN);
+	KUNIT_EXPECT_EQ(test, pf_test_publish(t, tq), -EAGAIN);
 
 	dma_fence_signal(&t->last);
-	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, fence), 0);
-	KUNIT_EXPECT_EQ(test, t->num_calls, 2);
-	KUNIT_EXPECT_EQ(test, t->calls[0], PF_SUSPEND);
+	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, tq, fence), 0);
+	pf_test_expect_calls(test, tq, calls);
 
 	dma_fence_put(fence);
 }
@@ -255,20 +439,28 @@ static void pf_test_last_fence_first(struct kunit *test)
 /* The next fence resumes publishing, on the same context, a later seqno */
 static void pf_test_rearm(struct kunit *test)
 {
+	static const enum pf_test_call calls[] = {
+		PF_SUSPEND, PF_SUSPEND_WAIT, PF_SUSPEND, PF_SUSPEND_WAIT, PF_NONE,
+	};
 	struct pf_test *t = test->priv;
+	struct pf_test_queue *tq = &t->queues[0];
 	struct dma_fence *first, *second;
 
-	first = xe_preempt_fence_create(t->q);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, first);
-	dma_fence_enable_sw_signaling(first);
+	first = pf_test_create(test, tq);
+	dma_fence_enable_signaling(first);
 	KUNIT_ASSERT_GT(test, dma_fence_wait_timeout(first, false,
 						     PF_TEST_TIMEOUT), 0);
+	KUNIT_EXPECT_EQ(test, first->error, 0);
 
-	second = xe_preempt_fence_create(t->q);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, second);
+	second = pf_test_create(test, tq);
 	KUNIT_EXPECT_EQ(test, first->context, second->context);
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_later(second, first));
-	KUNIT_EXPECT_EQ(test, pf_test_publish(t), 0);
+	KUNIT_EXPECT_EQ(test, pf_test_publish(t, tq), 0);
+	dma_fence_signal(&t->last);
+
+	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, tq, second), 0);
+	pf_test_expect_calls(test, tq, calls);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->rebinds), 2);
 
 	dma_fence_put(second);
 	dma_fence_put(first);
@@ -278,24 +470,65 @@ struct pf_test_error {
 	const char *name;
 	int status;
 	int suspend_err;
+	int status_after_suspend;
 	int wait_err;
 	int status_after_wait;
+	int blocking_err;
+	/* expected */
 	int error;
-	int num_calls;
-	bool killed;
+	bool suspended;
+	enum pf_test_call calls[PF_TEST_MAX_CALLS];
 };
 
 static const struct pf_test_error pf_test_errors[] = {
-	{ .name = "banned or killed", .status = -ECANCELED,
-	  .error = -ECANCELED, .num_calls = 0 },
-	{ .name = "reset or wedged", .status = -EIO,
-	  .error = -EIO, .num_calls = 0 },
-	{ .name = "suspend failed", .suspend_err = -EINVAL,
-	  .error = -EINVAL, .num_calls = 1 },
-	{ .name = "reset while suspending", .wait_err = -ETIME,
-	  .status_after_wait = -EIO, .error = -EIO, .num_calls = 2 },
-	{ .name = "suspend timed out", .wait_err = -ETIME,
-	  .error = -ETIME, .num_calls = 3, .killed = true },
+	{
+		.name = "killed or banned",
+		.status = -ECANCELED,
+		.error = -ECANCELED,
+	}, {
+		.name = "reset or wedged",
+		.status = -EIO,
+		.error = -EIO,
+	}, {
+		.name = "suspend failed, queue killed",
+		.suspend_err = -EINVAL,
+		.status_after_suspend = -ECANCELED,
+		.error = -ECANCELED,
+		.calls = { PF_SUSPEND },
+	}, {
+		.name = "suspend failed",
+		.suspend_err = -ENOMEM,
+		.error = -ENOMEM,
+		.calls = { PF_SUSPEND },
+	}, {
+		.name = "killed after suspend",
+		.status_after_suspend = -ECANCELED,
+		.error = -ECANCELED,
+		.suspended = true,
+		.calls = { PF_SUSPEND },
+	}, {
+		.name = "suspend timed out, queue banned",
+		.wait_err = -ETIME,
+		.status_after_wait = -ECANCELED,
+		.error = -ETIME,
+		.suspended = true,
+		.calls = { PF_SUSPEND, PF_SUSPEND_WAIT },
+	}, {
+		.name = "wait interrupted",
+		.wait_err = -ERESTARTSYS,
+		.error = 0,
+		.suspended = true,
+		.calls = { PF_SUSPEND, PF_SUSPEND_WAIT,
+			   PF_SUSPEND_WAIT_BLOCKING },
+	}, {
+		.name = "wait interrupted, then timed out",
+		.wait_err = -ERESTARTSYS,
+		.blocking_err = -ETIME,
+		.error = -ETIME,
+		.suspended = true,
+		.calls = { PF_SUSPEND, PF_SUSPEND_WAIT,
+			   PF_SUSPEND_WAIT_BLOCKING },
+	},
 };
 
 static void pf_test_error_desc(const struct pf_test_error *p, char *desc)
@@ -305,52 +538,201 @@ static void pf_test_error_desc(const struct pf_test_error *p, char *desc)
 
 KUNIT_ARRAY_PARAM(pf_test_error, pf_test_errors, pf_test_error_desc);
 
+/*
+ * Errors: the fence reports why the queue was not suspended, -ETIME for a
+ * timeout even once the backend banned the queue, only a successful suspend
+ * is paired with a resume, and the rebind worker always learns about it.
+ */
 static void pf_test_error_mapping(struct kunit *test)
 {
 	const struct pf_test_error *p = test->param_value;
 	struct pf_test *t = test->priv;
+	struct pf_test_queue *tq = &t->queues[0];
 	struct dma_fence *fence;
 
-	t->status = p->status;
-	t->suspend_err = p->suspend_err;
-	t->wait_err = p->wait_err;
-	t->status_after_wait = p->status_after_wait;
+	tq->status = p->status;
+	tq->suspend_err = p->suspend_err;
+	tq->status_after_suspend = p->status_after_suspend;
+	tq->wait_err = p->wait_err;
+	tq->status_after_wait = p->status_after_wait;
+	tq->blocking_err = p->blocking_err;
 
-	fence = xe_preempt_fence_create(t->q);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, fence);
+	fence = pf_test_create(test, tq);
 
-	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, fence), p->error);
-	KUNIT_EXPECT_EQ(test, t->num_calls, p->num_calls);
-	KUNIT_EXPECT_EQ(test, t->num_calls && t->calls[t->num_calls - 1] ==
-			PF_KILL, p->killed);
-	/* Only a successful suspend is paired with a resume */
-	KUNIT_EXPECT_EQ(test, READ_ONCE(t->q->lr.suspended),
-			!p->status && !p->suspend_err);
-	/* The VM learns about the failure from its rebind worker */
+	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, tq, fence), p->error);
+	pf_test_expect_calls(test, tq, p->calls);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(tq->q->lr.suspended), p->suspended);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->rebinds), 1);
 
 	dma_fence_put(fence);
 }
 
-/* Removing the queue cancels a pending fence without touching the queue */
-static void pf_test_teardown(struct kunit *test)
+/*
+ * VF recovery: suspend_wait asks to be called again. The fence stays
+ * unsignaled, the wait is retried without suspending the queue again.
+ */
+static void pf_test_again(struct kunit *test)
 {
+	static const enum pf_test_call calls[] = {
+		PF_SUSPEND, PF_SUSPEND_WAIT, PF_SUSPEND_WAIT, PF_SUSPEND_WAIT,
+		PF_SUSPEND_WAIT, PF_NONE,
+	};
 	struct pf_test *t = test->priv;
+	struct pf_test_queue *tq = &t->queues[0];
 	struct dma_fence *fence;
 
-	fence = xe_preempt_fence_create(t->q);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, fence);
+	tq->again = 3;
+	fence = pf_test_create(test, tq);
 
-	xe_preempt_fence_ctx_fini(t->q);
+	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, tq, fence), 0);
+	pf_test_expect_calls(test, tq, calls);
+	KUNIT_EXPECT_FALSE(test, tq->signaled_in_wait);
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(tq->q->lr.suspended));
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->rebinds), 1);
+
+	dma_fence_put(fence);
+}
+
+/* A queue killed during VF recovery is not waited for any more */
+static void pf_test_again_killed(struct kunit *test)
+{
+	static const enum pf_test_call calls[] = {
+		PF_SUSPEND, PF_SUSPEND_WAIT, PF_NONE,
+	};
+	struct pf_test *t = test->priv;
+	struct pf_test_queue *tq = &t->queues[0];
+	struct dma_fence *fence;
+
+	tq->again = 1;
+	tq->status_after_again = -ECANCELED;
+	fence = pf_test_create(test, tq);
+
+	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, tq, fence), -ECANCELED);
+	pf_test_expect_calls(test, tq, calls);
+	KUNIT_EXPECT_EQ(test, atomic_read(&t->rebinds), 1);
+
+	dma_fence_put(fence);
+}
+
+/* A queue stuck in its suspend wait does not hold up another queue */
+static void pf_test_concurrent(struct kunit *test)
+{
+	struct pf_test *t = test->priv;
+	struct pf_test_queue *stuck = &t->queues[0];
+	struct pf_test_queue *other = &t->queues[1];
+	struct dma_fence *fence0, *fence1;
+
+	stuck->gated = true;
+	fence0 = pf_test_create(test, stuck);
+	fence1 = pf_test_create(test, other);
+	KUNIT_EXPECT_NE(test, fence0->context, fence1->context);
+
+	dma_fence_enable_signaling(fence0);
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&stuck->in_wait,
+							  PF_TEST_TIMEOUT), 0);
+
+	dma_fence_enable_signaling(fence1);
+	KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(fence1, false,
+						     PF_TEST_TIMEOUT), 0);
+	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(fence0));
+
+	complete(&stuck->gate);
+	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, stuck, fence0), 0);
+	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, other, fence1), 0);
+
+	dma_fence_put(fence1);
+	dma_fence_put(fence0);
+}
+
+/* Removing the queue from the VM cancels a pending fence, calling no op */
+static void pf_test_remove(struct kunit *test)
+{
+	struct pf_test *t = test->priv;
+	struct pf_test_queue *tq = &t->queues[0];
+	struct dma_fence *fence;
+
+	fence = pf_test_create(test, tq);
+	pf_test_add_to_vm(tq, fence);
+
+	xe_vm_remove_compute_exec_queue(t->vm, tq->q);
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(fence));
 	KUNIT_EXPECT_EQ(test, fence->error, -ECANCELED);
-	KUNIT_EXPECT_EQ(test, t->num_calls, 0);
+	KUNIT_EXPECT_EQ(test, tq->num_calls, 0);
+	KUNIT_EXPECT_NULL(test, tq->q->lr.pfence);
+	KUNIT_EXPECT_TRUE(test, list_empty(&t->vm->preempt.exec_queues));
+	KUNIT_EXPECT_EQ(test, t->vm->preempt.num_exec_queues, 0);
 	flush_workqueue(t->wq);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->rebinds), 0);
-	KUNIT_EXPECT_EQ(test, pf_test_publish(t), -ENODEV);
+	KUNIT_EXPECT_EQ(test, pf_test_publish(t, tq), -ENODEV);
+
+	/* May be called again */
+	xe_vm_remove_compute_exec_queue(t->vm, tq->q);
+	KUNIT_EXPECT_EQ(test, tq->num_calls, 0);
 
 	/* The fence outlives the queue's context */
 	KUNIT_EXPECT_TRUE(test, xe_fence_is_xe_preempt(fence));
+	dma_fence_put(fence);
+}
+
+struct pf_test_remover {
+	struct work_struct work;
+	struct xe_vm *vm;
+	struct xe_exec_queue *q;
+	struct completion done;
+};
+
+static void pf_test_remove_work(struct work_struct *w)
+{
+	struct pf_test_remover *r = container_of(w, typeof(*r), work);
+
+	xe_vm_remove_compute_exec_queue(r->vm, r->q);
+	complete(&r->done);
+}
+
+/*
+ * Removing the queue from the VM waits for the preemption in progress, after
+ * which no preempt fence uses the queue and the queue may be freed.
+ */
+static void pf_test_remove_waits(struct kunit *test)
+{
+	static const enum pf_test_call calls[] = {
+		PF_SUSPEND, PF_SUSPEND_WAIT, PF_NONE,
+	};
+	struct pf_test *t = test->priv;
+	struct pf_test_queue *tq = &t->queues[0];
+	struct pf_test_remover remover = {
+		.vm = t->vm,
+		.q = tq->q,
+	};
+	struct dma_fence *fence;
+
+	tq->gated = true;
+	fence = pf_test_create(test, tq);
+	pf_test_add_to_vm(tq, fence);
+
+	dma_fence_enable_signaling(fence);
+	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&tq->in_wait,
+							  PF_TEST_TIMEOUT), 0);
+
+	INIT_WORK_ONSTACK(&remover.work, pf_test_remove_work);
+	init_completion(&remover.done);
+	queue_work(system_dfl_wq, &remover.work);
+	msleep(50);
+	KUNIT_EXPECT_FALSE(test, completion_done(&remover.done));
+	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(fence));
+
+	complete(&tq->gate);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&remover.done,
+							  PF_TEST_TIMEOUT), 0);
+	flush_work(&remover.work);
+	destroy_work_on_stack(&remover.work);
+
+	/* The preemption completed rather than being cancelled */
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(fence));
+	KUNIT_EXPECT_EQ(test, fence->error, 0);
+	pf_test_expect_calls(test, tq, calls);
+	KUNIT_EXPECT_NULL(test, tq->q->lr.pfence);
+
 	dma_fence_put(fence);
 }
 
@@ -360,7 +742,11 @@ static struct kunit_case xe_preempt_fence_tests[] = {
 	KUNIT_CASE(pf_test_last_fence_first),
 	KUNIT_CASE(pf_test_rearm),
 	KUNIT_CASE_PARAM(pf_test_error_mapping, pf_test_error_gen_params),
-	KUNIT_CASE(pf_test_teardown),
+	KUNIT_CASE(pf_test_again),
+	KUNIT_CASE(pf_test_again_killed),
+	KUNIT_CASE(pf_test_concurrent),
+	KUNIT_CASE(pf_test_remove),
+	KUNIT_CASE(pf_test_remove_waits),
 	{}
 };
 

@@ -1,0 +1,778 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the usages of struct dma_resv.
+ *
+ * Every query is checked at every usage against a reservation object holding
+ * one fence of each usage. The mock fences record when signaling is enabled
+ * on them, which is how the tests see that a preemption fence is only
+ * triggered once every other fence of the object has signaled.
+ */
+
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/dma-resv.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+
+#define NUM_USAGES	(DMA_RESV_USAGE_PREEMPT + 1)
+#define TEST_TIMEOUT	(5 * HZ)
+
+/* Events recorded in a struct test_log */
+#define EV_ENABLE	0x100
+#define EV_SIGNAL	0x200
+
+struct test_log {
+	spinlock_t lock; /* protects count and events */
+	unsigned int count;
+	int events[16];
+};
+
+struct test_fence {
+	struct dma_fence base;
+	struct test_log *log;
+	struct completion enabled;
+	int id;
+};
+
+static void test_log_init(struct test_log *log)
+{
+	spin_lock_init(&log->lock);
+	log->count = 0;
+}
+
+static void test_log_add(struct test_log *log, int event)
+{
+	unsigned long flags;
+
+	if (!log)
+		return;
+
+	spin_lock_irqsave(&log->lock, flags);
+	if (log->count < ARRAY_SIZE(log->events))
+		log->events[log->count++] = event;
+	spin_unlock_irqrestore(&log->lock, flags);
+}
+
+static struct test_fence *to_test_fence(struct dma_fence *f)
+{
+	return container_of(f, struct test_fence, base);
+}
+
+static const char *test_fence_name(struct dma_fence *f)
+{
+	return "dma-resv-test";
+}
+
+static bool test_fence_enable_signaling(struct dma_fence *f)
+{
+	struct test_fence *tf = to_test_fence(f);
+
+	test_log_add(tf->log, EV_ENABLE | tf->id);
+	complete_all(&tf->enabled);
+	return true;
+}
+
+static const struct dma_fence_ops test_fence_ops = {
+	.get_driver_name = test_fence_name,
+	.get_timeline_name = test_fence_name,
+	.enable_signaling = test_fence_enable_signaling,
+};
+
+static struct test_fence *test_fence_create(struct kunit *test, u64 context,
+					    u64 seqno, struct test_log *log,
+					    int id)
+{
+	struct test_fence *tf;
+
+	/* Not test managed: the last dma_fence_put() frees it */
+	tf = kzalloc_obj(*tf);
+	KUNIT_ASSERT_NOT_NULL(test, tf);
+
+	init_completion(&tf->enabled);
+	tf->log = log;
+	tf->id = id;
+	dma_fence_init(&tf->base, &test_fence_ops, NULL, context, seqno);
+	return tf;
+}
+
+static void test_fence_signal(struct test_fence *tf)
+{
+	test_log_add(tf->log, EV_SIGNAL | tf->id);
+	dma_fence_signal(&tf->base);
+}
+
+static bool test_fence_enabled(struct test_fence *tf)
+{
+	return completion_done(&tf->enabled);
+}
+
+/* A reservation object with one unsignaled fence per usage. */
+struct test_resv {
+	struct dma_resv resv;
+	struct test_fence *fences[NUM_USAGES];
+	struct test_log log;
+};
+
+static void test_resv_add(struct kunit *test, struct dma_resv *resv,
+			  struct dma_fence *fence, enum dma_resv_usage usage)
+{
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(resv, NULL), 0);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(resv, 1), 0);
+	dma_resv_add_fence(resv, fence, usage);
+	dma_resv_unlock(resv);
+}
+
+/*
+ * Fill @tr with one fence of each usage, the preemption fence first so that
+ * the tests see it come last anyway.
+ */
+static void test_resv_init(struct kunit *test, struct test_resv *tr)
+{
+	int i, u;
+
+	dma_resv_init(&tr->resv);
+	test_log_init(&tr->log);
+	for (i = 0; i < NUM_USAGES; i++) {
+		u = (i + NUM_USAGES - 1) % NUM_USAGES;
+		tr->fences[u] = test_fence_create(test,
+						  dma_fence_context_alloc(1),
+						  1, &tr->log, u);
+		test_resv_add(test, &tr->resv, &tr->fences[u]->base, u);
+	}
+}
+
+static void test_resv_fini(struct test_resv *tr)
+{
+	int u;
+
+	for (u = 0; u < NUM_USAGES; u++) {
+		dma_fence_signal(&tr->fences[u]->base);
+		dma_fence_put(&tr->fences[u]->base);
+	}
+	dma_resv_fini(&tr->resv);
+}
+
+static const enum dma_resv_usage test_usages[] = {
+	DMA_RESV_USAGE_KERNEL,
+	DMA_RESV_USAGE_WRITE,
+	DMA_RESV_USAGE_READ,
+	DMA_RESV_USAGE_BOOKKEEP,
+	DMA_RESV_USAGE_PREEMPT,
+};
+
+static const char * const test_usage_names[] = {
+	"kernel", "write", "read", "bookkeep", "preempt",
+};
+
+static void test_usage_desc(const enum dma_resv_usage *usage, char *desc)
+{
+	strscpy(desc, test_usage_names[*usage], KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(usage, test_usages, test_usage_desc);
+
+/* The usages a preemption fence is ordered after */
+static const enum dma_resv_usage test_ordinary_usages[] = {
+	DMA_RESV_USAGE_KERNEL,
+	DMA_RESV_USAGE_WRITE,
+	DMA_RESV_USAGE_READ,
+	DMA_RESV_USAGE_BOOKKEEP,
+};
+
+KUNIT_ARRAY_PARAM(ordinary_usage, test_ordinary_usages, test_usage_desc);
+
+static const enum dma_resv_usage *test_param_usage(struct kunit *test)
+{
+	return test->param_value;
+}
+
+/*
+ * The fences returned at @usage must be exactly those of a lower or equal
+ * usage, reported with their own usage, and the preemption fence last.
+ */
+static void check_iter_result(struct kunit *test, struct test_resv *tr,
+			      enum dma_resv_usage usage,
+			      struct dma_fence **seen,
+			      enum dma_resv_usage *seen_usage,
+			      unsigned int count)
+{
+	unsigned int i;
+
+	KUNIT_EXPECT_EQ(test, count, usage + 1);
+	for (i = 0; i < count && i < NUM_USAGES; i++) {
+		KUNIT_EXPECT_PTR_EQ(test, seen[i], &tr->fences[i]->base);
+		KUNIT_EXPECT_EQ(test, seen_usage[i], (enum dma_resv_usage)i);
+	}
+}
+
+static void test_iter_locked(struct kunit *test)
+{
+	enum dma_resv_usage usage = *test_param_usage(test);
+	enum dma_resv_usage seen_usage[NUM_USAGES + 1];
+	struct dma_fence *seen[NUM_USAGES + 1];
+	struct dma_resv_iter cursor;
+	struct dma_fence *fence;
+	struct test_resv tr;
+	unsigned int count = 0;
+
+	test_resv_init(test, &tr);
+
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(&tr.resv, NULL), 0);
+	dma_resv_for_each_fence(&cursor, &tr.resv, usage, fence) {
+		if (count == ARRAY_SIZE(seen))
+			break;
+		seen_usage[count] = dma_resv_iter_usage(&cursor);
+		seen[count++] = fence;
+	}
+	dma_resv_unlock(&tr.resv);
+
+	check_iter_result(test, &tr, usage, seen, seen_usage, count);
+	test_resv_fini(&tr);
+}
+
+static void test_iter_unlocked(struct kunit *test)
+{
+	enum dma_resv_usage usage = *test_param_usage(test);
+	enum dma_resv_usage seen_usage[NUM_USAGES + 1];
+	struct dma_fence *seen[NUM_USAGES + 1];
+	struct dma_resv_iter cursor;
+	struct dma_fence *fence;
+	struct test_resv tr;
+	unsigned int count = 0;
+
+	test_resv_init(test, &tr);
+
+	dma_resv_iter_begin(&cursor, &tr.resv, usage);
+	dma_resv_for_each_fence_unlocked(&cursor, fence) {
+		if (dma_resv_iter_is_restarted(&cursor))
+			count = 0;
+		if (count == ARRAY_SIZE(seen))
+			break;
+		seen_usage[count] = dma_resv_iter_usage(&cursor);
+		seen[count++] = fence;
+	}
+	dma_resv_iter_end(&cursor);
+
+	check_iter_result(test, &tr, usage, seen, seen_usage, count);
+
+	/* Signaled fences are skipped by the unlocked iterator */
+	dma_fence_signal(&tr.fences[usage]->base);
+	count = 0;
+	dma_resv_iter_begin(&cursor, &tr.resv, usage);
+	dma_resv_for_each_fence_unlocked(&cursor, fence) {
+		if (dma_resv_iter_is_restarted(&cursor))
+			count = 0;
+		KUNIT_EXPECT_PTR_NE(test, fence, &tr.fences[usage]->base);
+		count++;
+	}
+	dma_resv_iter_end(&cursor);
+	KUNIT_EXPECT_EQ(test, count, usage);
+
+	test_resv_fini(&tr);
+}
+
+/*
+ * Querying at @usage must only see fences up to @usage, and must never
+ * enable signaling on any fence.
+ */
+static void test_test_signaled(struct kunit *test)
+{
+	enum dma_resv_usage usage = *test_param_usage(test);
+	struct test_resv tr;
+	int u;
+
+	test_resv_init(test, &tr);
+
+	for (u = 0; u < NUM_USAGES; u++) {
+		/* Only the fences of usage u and above are unsignaled now */
+		KUNIT_EXPECT_EQ_MSG(test, dma_resv_test_signaled(&tr.resv, usage),
+				    (int)usage < u,
+				    "fences of usage %d and above unsignaled", u);
+		test_fence_signal(tr.fences[u]);
+	}
+	KUNIT_EXPECT_TRUE(test, dma_resv_test_signaled(&tr.resv, usage));
+
+	for (u = 0; u < NUM_USAGES; u++)
+		KUNIT_EXPECT_FALSE(test, test_fence_enabled(tr.fences[u]));
+
+	test_resv_fini(&tr);
+}
+
+static void test_wait_timeout(struct kunit *test)
+{
+	enum dma_resv_usage usage = *test_param_usage(test);
+	struct test_resv tr;
+	int u;
+
+	test_resv_init(test, &tr);
+
+	/* A zero timeout only tests, it never enables signaling */
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&tr.resv, usage, false, 0),
+			0L);
+
+	/* Fences above @usage are neither waited for nor triggered */
+	for (u = 0; u <= usage; u++)
+		test_fence_signal(tr.fences[u]);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&tr.resv, usage, false, 0),
+			1L);
+	KUNIT_EXPECT_GT(test,
+			dma_resv_wait_timeout(&tr.resv, usage, true,
+					      TEST_TIMEOUT), 0L);
+	for (u = usage + 1; u < NUM_USAGES; u++)
+		KUNIT_EXPECT_FALSE_MSG(test, test_fence_enabled(tr.fences[u]),
+				       "fence of usage %d enabled", u);
+
+	test_resv_fini(&tr);
+}
+
+/* A timed out wait reports it, having enabled signaling on what it waited */
+static void test_wait_timeout_expires(struct kunit *test)
+{
+	enum dma_resv_usage usage = *test_param_usage(test);
+	struct test_resv tr;
+
+	test_resv_init(test, &tr);
+
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&tr.resv, usage, false, 1),
+			0L);
+	KUNIT_EXPECT_TRUE(test, test_fence_enabled(tr.fences[0]));
+	/* Not even at PREEMPT: the wait gave up on fences[0] first */
+	KUNIT_EXPECT_FALSE(test,
+			   test_fence_enabled(tr.fences[DMA_RESV_USAGE_PREEMPT]));
+
+	test_resv_fini(&tr);
+}
+
+struct test_waiter {
+	struct work_struct work;
+	struct dma_resv *resv;
+	enum dma_resv_usage usage;
+	long ret;
+	struct completion done;
+};
+
+static void test_waiter_work(struct work_struct *work)
+{
+	struct test_waiter *w = container_of(work, typeof(*w), work);
+
+	w->ret = dma_resv_wait_timeout(w->resv, w->usage, false, TEST_TIMEOUT);
+	complete(&w->done);
+}
+
+/*
+ * Waiting at PREEMPT waits for the other fence of the object first and only
+ * then triggers the preemption fences, all of them before waiting for one:
+ * the recorded order must be "other enabled, other signaled, both preempt
+ * fences enabled".
+ */
+static void test_wait_preempt_order(struct kunit *test)
+{
+	enum dma_resv_usage usage = *test_param_usage(test);
+	struct test_fence *other, *preempt[2];
+	struct test_waiter w;
+	struct dma_resv resv;
+	struct test_log log;
+	int i;
+
+	dma_resv_init(&resv);
+	test_log_init(&log);
+	for (i = 0; i < 2; i++) {
+		preempt[i] = test_fence_create(test, dma_fence_context_alloc(1),
+					       1, &log, 10 + i);
+		test_resv_add(test, &resv, &preempt[i]->base,
+			      DMA_RESV_USAGE_PREEMPT);
+	}
+	other = test_fence_create(test, dma_fence_context_alloc(1), 1, &log, 1);
+	test_resv_add(test, &resv, &other->base, usage);
+
+	w.resv = &resv;
+	w.usage = DMA_RESV_USAGE_PREEMPT;
+	w.ret = 0;
+	init_completion(&w.done);
+	INIT_WORK_ONSTACK(&w.work, test_waiter_work);
+	queue_work(system_dfl_wq, &w.work);
+
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&other->enabled,
+							    TEST_TIMEOUT));
+	/* Give a wrong implementation the chance to trigger preemption */
+	msleep(20);
+	KUNIT_EXPECT_FALSE(test, test_fence_enabled(preempt[0]));
+	KUNIT_EXPECT_FALSE(test, test_fence_enabled(preempt[1]));
+
+	/*
+	 * Both preemptions are triggered before the wait for the first one:
+	 * neither is signaled until both are enabled.
+	 */
+	test_fence_signal(other);
+	for (i = 0; i < 2; i++)
+		KUNIT_EXPECT_TRUE(test,
+				  wait_for_completion_timeout(&preempt[i]->enabled,
+							      TEST_TIMEOUT));
+	for (i = 0; i < 2; i++)
+		test_fence_signal(preempt[i]);
+
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&w.done,
+							    TEST_TIMEOUT));
+	flush_work(&w.work);
+	destroy_work_on_stack(&w.work);
+	KUNIT_EXPECT_GT(test, w.ret, 0L);
+
+	KUNIT_ASSERT_EQ(test, log.count, 6u);
+	KUNIT_EXPECT_EQ(test, log.events[0], EV_ENABLE | 1);
+	KUNIT_EXPECT_EQ(test, log.events[1], EV_SIGNAL | 1);
+	KUNIT_EXPECT_EQ(test, min(log.events[2], log.events[3]),
+			EV_ENABLE | 10);
+	KUNIT_EXPECT_EQ(test, max(log.events[2], log.events[3]),
+			EV_ENABLE | 11);
+	KUNIT_EXPECT_EQ(test, log.events[4], EV_SIGNAL | 10);
+	KUNIT_EXPECT_EQ(test, log.events[5], EV_SIGNAL | 11);
+
+	dma_fence_put(&other->base);
+	for (i = 0; i < 2; i++)
+		dma_fence_put(&preempt[i]->base);
+	dma_resv_fini(&resv);
+}
+
+static void test_copy_fences(struct kunit *test)
+{
+	enum dma_resv_usage usage = *test_param_usage(test);
+	enum dma_resv_usage seen_usage[NUM_USAGES + 1];
+	struct dma_fence *seen[NUM_USAGES + 1];
+	struct dma_resv_iter cursor;
+	struct test_fence *stale;
+	struct dma_fence *fence;
+	struct test_resv tr;
+	struct dma_resv dst;
+	unsigned int count = 0;
+
+	test_resv_init(test, &tr);
+	dma_resv_init(&dst);
+
+	/* Whatever dst held before is replaced */
+	stale = test_fence_create(test, dma_fence_context_alloc(1), 1, NULL, 0);
+	test_resv_add(test, &dst, &stale->base, DMA_RESV_USAGE_PREEMPT);
+
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(&dst, NULL), 0);
+	KUNIT_ASSERT_EQ(test, dma_resv_copy_fences(&dst, &tr.resv), 0);
+	dma_resv_for_each_fence(&cursor, &dst, usage, fence) {
+		if (count == ARRAY_SIZE(seen))
+			break;
+		seen_usage[count] = dma_resv_iter_usage(&cursor);
+		seen[count++] = fence;
+	}
+	dma_resv_unlock(&dst);
+
+	check_iter_result(test, &tr, usage, seen, seen_usage, count);
+	/* Only the copies hold a reference besides ours */
+	KUNIT_EXPECT_EQ(test, kref_read(&stale->base.refcount), 1u);
+
+	dma_fence_signal(&stale->base);
+	dma_fence_put(&stale->base);
+	dma_resv_fini(&dst);
+	test_resv_fini(&tr);
+}
+
+static void test_get_singleton(struct kunit *test)
+{
+	enum dma_resv_usage usage = *test_param_usage(test);
+	struct dma_fence *singleton;
+	struct test_resv tr;
+	int u;
+
+	test_resv_init(test, &tr);
+
+	KUNIT_ASSERT_EQ(test, dma_resv_get_singleton(&tr.resv, usage,
+						     &singleton), 0);
+	KUNIT_ASSERT_NOT_NULL(test, singleton);
+	if (usage == DMA_RESV_USAGE_KERNEL)
+		KUNIT_EXPECT_PTR_EQ(test, singleton, &tr.fences[0]->base);
+
+	dma_fence_enable_signaling(singleton);
+	for (u = 0; u <= usage; u++) {
+		KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(singleton));
+		/* enabled in order, see test_get_singleton_preempt_order() */
+		KUNIT_EXPECT_TRUE(test,
+				  wait_for_completion_timeout(&tr.fences[u]->enabled,
+							      TEST_TIMEOUT));
+		test_fence_signal(tr.fences[u]);
+	}
+	KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(singleton, false,
+						     TEST_TIMEOUT), 0L);
+	for (u = usage + 1; u < NUM_USAGES; u++)
+		KUNIT_EXPECT_FALSE(test, test_fence_enabled(tr.fences[u]));
+
+	dma_fence_put(singleton);
+	test_resv_fini(&tr);
+}
+
+/*
+ * The singleton at PREEMPT must behave like dma_resv_wait_timeout(): the
+ * preemption fence is triggered only once the other fences have signaled.
+ */
+static void test_get_singleton_preempt_order(struct kunit *test)
+{
+	enum dma_resv_usage usage = *test_param_usage(test);
+	struct test_fence *other[2], *preempt;
+	struct dma_fence *singleton;
+	struct dma_resv resv;
+	struct test_log log;
+	int i;
+
+	dma_resv_init(&resv);
+	test_log_init(&log);
+	preempt = test_fence_create(test, dma_fence_context_alloc(1), 1, &log,
+				    10);
+	test_resv_add(test, &resv, &preempt->base, DMA_RESV_USAGE_PREEMPT);
+	for (i = 0; i < 2; i++) {
+		other[i] = test_fence_create(test, dma_fence_context_alloc(1),
+					     1, &log, i);
+		test_resv_add(test, &resv, &other[i]->base, usage);
+	}
+
+	KUNIT_ASSERT_EQ(test, dma_resv_get_singleton(&resv,
+						     DMA_RESV_USAGE_PREEMPT,
+						     &singleton), 0);
+	KUNIT_ASSERT_NOT_NULL(test, singleton);
+	dma_fence_enable_signaling(singleton);
+
+	/* Both others may run concurrently, the preemption waits */
+	KUNIT_EXPECT_TRUE(test, test_fence_enabled(other[0]));
+	KUNIT_EXPECT_TRUE(test, test_fence_enabled(other[1]));
+	msleep(20);
+	KUNIT_EXPECT_FALSE(test, test_fence_enabled(preempt));
+
+	test_fence_signal(other[0]);
+	msleep(20);
+	KUNIT_EXPECT_FALSE(test, test_fence_enabled(preempt));
+	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(singleton));
+
+	test_fence_signal(other[1]);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&preempt->enabled,
+							    TEST_TIMEOUT));
+	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(singleton));
+	test_fence_signal(preempt);
+	KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(singleton, false,
+						     TEST_TIMEOUT), 0L);
+
+	KUNIT_ASSERT_EQ(test, log.count, 6u);
+	KUNIT_EXPECT_EQ(test, log.events[4], EV_ENABLE | 10);
+	KUNIT_EXPECT_EQ(test, log.events[5], EV_SIGNAL | 10);
+
+	dma_fence_put(singleton);
+	for (i = 0; i < 2; i++)
+		dma_fence_put(&other[i]->base);
+	dma_fence_put(&preempt->base);
+	dma_resv_fini(&resv);
+}
+
+static void test_describe(struct kunit *test)
+{
+	static const char * const labels[] = {
+		"\tkernel fence:", "\twrite fence:", "\tread fence:",
+		"\tbookkeep fence:", "\tpreempt fence:",
+	};
+	struct seq_file seq = {};
+	struct test_resv tr;
+	char *pos;
+	int u;
+
+	seq.size = PAGE_SIZE;
+	seq.buf = kunit_kzalloc(test, seq.size, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, seq.buf);
+
+	test_resv_init(test, &tr);
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(&tr.resv, NULL), 0);
+	dma_resv_describe(&tr.resv, &seq);
+	dma_resv_unlock(&tr.resv);
+	KUNIT_ASSERT_LT(test, seq.count, seq.size);
+	seq.buf[seq.count] = '\0';
+
+	/* Every fence, once, in iteration order */
+	pos = seq.buf;
+	for (u = 0; u < NUM_USAGES; u++) {
+		char *found = strstr(pos, labels[u]);
+
+		KUNIT_EXPECT_NOT_NULL_MSG(test, found, "no %s in:\n%s",
+					  labels[u], seq.buf);
+		if (!found)
+			continue;
+		pos = found + strlen(labels[u]);
+		KUNIT_EXPECT_NULL(test, strstr(pos, labels[u]));
+	}
+
+	test_resv_fini(&tr);
+}
+
+/*
+ * A later fence of the same context replaces the earlier one at the same
+ * usage; a preemption fence never replaces, nor is replaced by, another usage.
+ */
+static void test_replace_same_context(struct kunit *test)
+{
+	enum dma_resv_usage usage = *test_param_usage(test);
+	enum dma_resv_usage other_usage;
+	struct test_fence *first, *second, *third;
+	struct dma_resv_iter cursor;
+	struct dma_fence *fence;
+	struct dma_resv resv;
+	unsigned int count = 0;
+	u64 context;
+
+	other_usage = usage == DMA_RESV_USAGE_PREEMPT ?
+		DMA_RESV_USAGE_BOOKKEEP : DMA_RESV_USAGE_PREEMPT;
+
+	dma_resv_init(&resv);
+	context = dma_fence_context_alloc(1);
+	first = test_fence_create(test, context, 1, NULL, 0);
+	second = test_fence_create(test, context, 2, NULL, 0);
+	third = test_fence_create(test, context, 3, NULL, 0);
+
+	test_resv_add(test, &resv, &first->base, usage);
+	test_resv_add(test, &resv, &second->base, usage);
+	test_resv_add(test, &resv, &third->base, other_usage);
+
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(&resv, NULL), 0);
+	dma_resv_for_each_fence(&cursor, &resv, DMA_RESV_USAGE_PREEMPT, fence) {
+		KUNIT_EXPECT_PTR_NE(test, fence, &first->base);
+		if (fence == &second->base)
+			KUNIT_EXPECT_EQ(test, dma_resv_iter_usage(&cursor),
+					usage);
+		else
+			KUNIT_EXPECT_EQ(test, dma_resv_iter_usage(&cursor),
+					other_usage);
+		count++;
+	}
+	dma_resv_unlock(&resv);
+	KUNIT_EXPECT_EQ(test, count, 2u);
+	KUNIT_EXPECT_EQ(test, kref_read(&first->base.refcount), 1u);
+
+	dma_fence_signal(&first->base);
+	dma_fence_signal(&second->base);
+	dma_fence_signal(&third->base);
+	dma_fence_put(&first->base);
+	dma_fence_put(&second->base);
+	dma_fence_put(&third->base);
+	dma_resv_fini(&resv);
+}
+
+/*
+ * Growing the array drops the signaled fences of both classes and keeps the
+ * others, in order and with their usage.
+ */
+static void test_reserve_compacts(struct kunit *test)
+{
+	struct test_fence *fences[12];
+	struct dma_resv_iter cursor;
+	struct dma_fence *fence;
+	struct dma_resv resv;
+	unsigned int i, count;
+
+	dma_resv_init(&resv);
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(&resv, NULL), 0);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&resv,
+						      ARRAY_SIZE(fences)), 0);
+	for (i = 0; i < ARRAY_SIZE(fences); i++) {
+		fences[i] = test_fence_create(test, dma_fence_context_alloc(1),
+					      1, NULL, i);
+		dma_resv_add_fence(&resv, &fences[i]->base,
+				   i % 2 ? DMA_RESV_USAGE_PREEMPT :
+					   DMA_RESV_USAGE_READ);
+	}
+	/* Signal one of every three: both classes lose some fences */
+	for (i = 0; i < ARRAY_SIZE(fences); i += 3)
+		dma_fence_signal(&fences[i]->base);
+
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&resv, 64), 0);
+
+	for (i = 0; i < ARRAY_SIZE(fences); i++)
+		KUNIT_EXPECT_EQ_MSG(test, kref_read(&fences[i]->base.refcount),
+				    i % 3 ? 2u : 1u, "fence %u", i);
+
+	count = 0;
+	dma_resv_for_each_fence(&cursor, &resv, DMA_RESV_USAGE_PREEMPT, fence) {
+		unsigned int id = to_test_fence(fence)->id;
+
+		KUNIT_EXPECT_NE(test, id % 3, 0u);
+		KUNIT_EXPECT_EQ(test, dma_resv_iter_usage(&cursor),
+				id % 2 ? DMA_RESV_USAGE_PREEMPT :
+					 DMA_RESV_USAGE_READ);
+		count++;
+	}
+	KUNIT_EXPECT_EQ(test, count, 8u);
+	dma_resv_unlock(&resv);
+
+	for (i = 0; i < ARRAY_SIZE(fences); i++) {
+		dma_fence_signal(&fences[i]->base);
+		dma_fence_put(&fences[i]->base);
+	}
+	dma_resv_fini(&resv);
+}
+
+static void test_replace_fences(struct kunit *test)
+{
+	struct test_fence *preempt, *replacement;
+	struct dma_resv_iter cursor;
+	struct dma_fence *fence, *stub;
+	struct dma_resv resv;
+	unsigned int count = 0;
+
+	dma_resv_init(&resv);
+	preempt = test_fence_create(test, dma_fence_context_alloc(1), 1, NULL,
+				    0);
+	replacement = test_fence_create(test, dma_fence_context_alloc(1), 1,
+					NULL, 1);
+	test_resv_add(test, &resv, &preempt->base, DMA_RESV_USAGE_PREEMPT);
+
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(&resv, NULL), 0);
+	dma_resv_replace_fences(&resv, preempt->base.context,
+				&replacement->base, DMA_RESV_USAGE_PREEMPT);
+	dma_resv_for_each_fence(&cursor, &resv, DMA_RESV_USAGE_PREEMPT, fence) {
+		KUNIT_EXPECT_PTR_EQ(test, fence, &replacement->base);
+		KUNIT_EXPECT_EQ(test, dma_resv_iter_usage(&cursor),
+				DMA_RESV_USAGE_PREEMPT);
+		count++;
+	}
+	KUNIT_EXPECT_EQ(test, count, 1u);
+
+	/* Scrubbing with the stub is how drivers drop a preemption fence */
+	stub = dma_fence_get_stub();
+	dma_resv_replace_fences(&resv, replacement->base.context, stub,
+				DMA_RESV_USAGE_BOOKKEEP);
+	dma_fence_put(stub);
+	dma_resv_unlock(&resv);
+	KUNIT_EXPECT_TRUE(test, dma_resv_test_signaled(&resv,
+						       DMA_RESV_USAGE_PREEMPT));
+
+	dma_fence_signal(&preempt->base);
+	dma_fence_signal(&replacement->base);
+	dma_fence_put(&preempt->base);
+	dma_fence_put(&replacement->base);
+	dma_resv_fini(&resv);
+}
+
+static struct kunit_case dma_resv_usage_cases[] = {
+	KUNIT_CASE_PARAM(test_iter_locked, usage_gen_params),
+	KUNIT_CASE_PARAM(test_iter_unlocked, usage_gen_params),
+	KUNIT_CASE_PARAM(test_test_signaled, usage_gen_params),
+	KUNIT_CASE_PARAM(test_wait_timeout, usage_gen_params),
+	KUNIT_CASE_PARAM(test_wait_timeout_expires, usage_gen_params),
+	KUNIT_CASE_PARAM(test_wait_preempt_order, ordinary_usage_gen_params),
+	KUNIT_CASE_PARAM(test_copy_fences, usage_gen_params),
+	KUNIT_CASE_PARAM(test_get_singleton, usage_gen_params),
+	KUNIT_CASE_PARAM(test_get_singleton_preempt_order,
+			 ordinary_usage_gen_params),
+	KUNIT_CASE(test_describe),
+	KUNIT_CASE_PARAM(test_replace_same_context, usage_gen_params),
+	KUNIT_CASE(test_reserve_compacts),
+	KUNIT_CASE(test_replace_fences),
+	{}
+};
+
+static struct kunit_suite dma_resv_usage_suite = {
+	.name = "dma-buf-resv-usage",
+	.test_cases = dma_resv_usage_cases,
+};
+
+kunit_test_suite(dma_resv_usage_suite);

@@ -1,0 +1,1364 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for per-VM shared locking: dma_resv_read_lock() and
+ * dma_resv_write_lock().
+ *
+ * Exclusion is checked with threads: a reader of a write-locked buffer must
+ * block, a reader of another buffer must not. The stress case runs readers
+ * on their own VMs and writers on the shared buffers for about two seconds,
+ * with a counter that only these locks protect.
+ */
+
+#include <kunit/static_stub.h>
+#include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/delay.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-fence.h>
+#include <linux/dma-resv-vm.h>
+#include <linux/jiffies.h>
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+#include "dma-resv-vm-test.h"
+
+#define TEST_TIMEOUT	(10 * HZ)
+#define BLOCK_CHECK_MS	100
+
+struct test_vm {
+	struct dma_resv_vm base;
+	struct dma_resv resv;
+	bool *released;
+};
+
+static void test_vm_release(struct dma_resv_vm *vm)
+{
+	struct test_vm *tvm = container_of(vm, struct test_vm, base);
+
+	if (dma_resv_vm_fini(vm))
+		return;	/* misuse: leak rather than free a bound VM */
+
+	if (tvm->released)
+		*tvm->released = true;
+	dma_resv_fini(&tvm->resv);
+	kfree(tvm);
+}
+
+/* Not test managed: the last dma_resv_vm_put() frees it. */
+static struct test_vm *test_vm_create(struct kunit *test)
+{
+	struct test_vm *tvm = kzalloc_obj(*tvm);
+
+	KUNIT_ASSERT_NOT_NULL(test, tvm);
+	dma_resv_init(&tvm->resv);
+	dma_resv_vm_init(&tvm->base, &tvm->resv, test_vm_release);
+	return tvm;
+}
+
+static struct dma_resv *test_buf_create(struct kunit *test)
+{
+	struct dma_resv *obj = kunit_kzalloc(test, sizeof(*obj), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, obj);
+	dma_resv_init(obj);
+	return obj;
+}
+
+static int test_bind(struct dma_resv *obj, struct test_vm *tvm)
+{
+	int ret;
+
+	dma_resv_lock(obj, NULL);
+	ret = dma_resv_bind_vm(obj, &tvm->base);
+	dma_resv_unlock(obj);
+	return ret;
+}
+
+static int test_unbind(struct dma_resv *obj, struct test_vm *tvm)
+{
+	int ret;
+
+	dma_resv_lock(obj, NULL);
+	ret = dma_resv_unbind_vm(obj, &tvm->base);
+	dma_resv_unlock(obj);
+	return ret;
+}
+
+static bool test_held(struct dma_resv *resv, struct ww_acquire_ctx *ctx)
+{
+	return dma_resv_locking_ctx(resv) == ctx &&
+	       ww_mutex_is_locked(&resv->lock);
+}
+
+static unsigned int test_num_vms(struct dma_resv *obj)
+{
+	unsigned int num;
+
+	dma_resv_lock(obj, NULL);
+	num = dma_resv_num_vms(obj);
+	dma_resv_unlock(obj);
+	return num;
+}
+
+/* Read lock with the ww_mutex back-off protocol; @ctx holds nothing. */
+static void test_read_lock(struct dma_resv *obj, struct dma_resv_vm *vm,
+			   struct ww_acquire_ctx *ctx)
+{
+	if (dma_resv_read_lock(obj, vm, ctx) == -EDEADLK)
+		dma_resv_lock_slow(vm->resv, ctx);
+}
+
+/*
+ * With @first held by @ctx, lock @second too, backing off as often as
+ * needed: CONFIG_DEBUG_WW_MUTEX_SLOWPATH injects -EDEADLK.
+ */
+static void test_lock_second(struct dma_resv *first, struct dma_resv *second,
+			     struct ww_acquire_ctx *ctx)
+{
+	while (dma_resv_lock(second, ctx) == -EDEADLK) {
+		dma_resv_unlock(first);
+		dma_resv_lock_slow(second, ctx);
+		swap(first, second);
+	}
+}
+
+/*
+ * The write lock of @buf and the lock of @priv in one transaction, the way a
+ * driver locks the buffer it evicts and the objects it needs for the move.
+ * @ctx holds nothing on entry.
+ */
+static int test_write_lock_restart(struct dma_resv *buf, struct dma_resv *priv,
+				   struct ww_acquire_ctx *ctx)
+{
+	int ret = dma_resv_write_lock(buf, ctx);
+
+	for (;;) {
+		if (ret)
+			return ret;
+		/* The write lock is held. */
+		ret = dma_resv_lock(priv, ctx);
+		if (ret != -EDEADLK)
+			return ret;
+		dma_resv_write_unlock(buf);
+		dma_resv_lock_slow(priv, ctx);
+		/* @priv is held: -EDEADLK here needs a full restart. */
+		ret = dma_resv_write_lock(buf, ctx);
+		if (ret != -EDEADLK)
+			return ret;
+		dma_resv_unlock(priv);
+		ret = dma_resv_write_lock(buf, ctx);
+	}
+}
+
+/* Same, taking @priv first: the write lock then reports contention. */
+static int test_write_lock_with(struct dma_resv *buf, struct dma_resv *priv,
+				struct ww_acquire_ctx *ctx)
+{
+	int ret;
+
+	dma_resv_lock(priv, ctx);
+	ret = dma_resv_write_lock(buf, ctx);
+	if (ret != -EDEADLK)
+		return ret;
+	dma_resv_unlock(priv);
+	return test_write_lock_restart(buf, priv, ctx);
+}
+
+/* A buffer with no VM bound locks exactly like dma_resv_lock(). */
+static void test_opt_in(struct kunit *test)
+{
+	struct dma_resv *obj = test_buf_create(test);
+	struct ww_acquire_ctx ctx;
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	KUNIT_EXPECT_EQ(test, dma_resv_write_lock(obj, &ctx), 0);
+	KUNIT_EXPECT_TRUE(test, test_held(obj, &ctx));
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 1);
+	KUNIT_EXPECT_EQ(test, dma_resv_write_lock(obj, &ctx), -EALREADY);
+	KUNIT_EXPECT_EQ(test, dma_resv_num_vms(obj), 0);
+	/* No tracking state is allocated for buffers that do not opt in. */
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(obj->vms));
+	KUNIT_EXPECT_TRUE(test, dma_resv_vms_test_signaled(obj,
+							   DMA_RESV_USAGE_PREEMPT));
+	dma_resv_write_unlock(obj);
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&obj->lock));
+	ww_acquire_fini(&ctx);
+	dma_resv_fini(obj);
+}
+
+static void test_vm_refcount(struct kunit *test)
+{
+	struct test_vm *tvm = test_vm_create(test);
+	bool released = false;
+
+	tvm->released = &released;
+	dma_resv_vm_get(&tvm->base);
+	KUNIT_EXPECT_EQ(test, kref_read(&tvm->base.refcount), 2);
+	dma_resv_vm_put(&tvm->base);
+	KUNIT_EXPECT_FALSE(test, released);
+	dma_resv_vm_put(&tvm->base);
+	KUNIT_EXPECT_TRUE(test, released);
+}
+
+static void test_bind_unbind(struct kunit *test)
+{
+	struct dma_resv *obj = test_buf_create(test);
+	struct test_vm *tvm[6];
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(tvm); i++) {
+		tvm[i] = test_vm_create(test);
+		KUNIT_EXPECT_EQ(test, test_bind(obj, tvm[i]), 0);
+		KUNIT_EXPECT_EQ(test, atomic_read(&tvm[i]->base.num_bound), 1);
+	}
+	/* The array grew past its initial size. */
+	KUNIT_EXPECT_EQ(test, test_num_vms(obj), ARRAY_SIZE(tvm));
+	for (i = 0; i < ARRAY_SIZE(tvm); i++)
+		KUNIT_EXPECT_TRUE(test, dma_resv_vm_is_bound(obj, &tvm[i]->base));
+
+	KUNIT_EXPECT_EQ(test, test_unbind(obj, tvm[2]), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&tvm[2]->base.num_bound), 0);
+	KUNIT_EXPECT_FALSE(test, dma_resv_vm_is_bound(obj, &tvm[2]->base));
+	KUNIT_EXPECT_EQ(test, test_num_vms(obj), ARRAY_SIZE(tvm) - 1);
+	for (i = 0; i < ARRAY_SIZE(tvm); i++)
+		if (i != 2)
+			KUNIT_EXPECT_TRUE(test,
+					  dma_resv_vm_is_bound(obj, &tvm[i]->base));
+
+	/* A freed slot is reused. */
+	KUNIT_EXPECT_EQ(test, test_bind(obj, tvm[2]), 0);
+	KUNIT_EXPECT_EQ(test, test_num_vms(obj), ARRAY_SIZE(tvm));
+
+	for (i = 0; i < ARRAY_SIZE(tvm); i++) {
+		KUNIT_EXPECT_EQ(test, test_unbind(obj, tvm[i]), 0);
+		dma_resv_vm_put(&tvm[i]->base);
+	}
+	KUNIT_EXPECT_EQ(test, test_num_vms(obj), 0);
+	dma_resv_fini(obj);
+}
+
+/* A submission using K buffers of one VM takes exactly one lock. */
+static void test_read_lock_one_lock(struct kunit *test)
+{
+	struct test_vm *tvm = test_vm_create(test), *other = test_vm_create(test);
+	struct dma_resv *bufs[16];
+	struct ww_acquire_ctx ctx;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(bufs); i++) {
+		bufs[i] = test_buf_create(test);
+		KUNIT_ASSERT_EQ(test, test_bind(bufs[i], tvm), 0);
+		KUNIT_ASSERT_EQ(test, test_bind(bufs[i], other), 0);
+	}
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	KUNIT_EXPECT_EQ(test, dma_resv_read_lock(bufs[0], &tvm->base, &ctx), 0);
+	for (i = 1; i < ARRAY_SIZE(bufs); i++)
+		KUNIT_EXPECT_EQ(test,
+				dma_resv_read_lock(bufs[i], &tvm->base, &ctx),
+				-EALREADY);
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 1);
+	KUNIT_EXPECT_TRUE(test, test_held(&tvm->resv, &ctx));
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&other->resv.lock));
+	for (i = 0; i < ARRAY_SIZE(bufs); i++)
+		KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&bufs[i]->lock));
+	dma_resv_read_unlock(bufs[0], &tvm->base);
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&tvm->resv.lock));
+	ww_acquire_fini(&ctx);
+
+	for (i = 0; i < ARRAY_SIZE(bufs); i++) {
+		KUNIT_EXPECT_EQ(test, test_unbind(bufs[i], tvm), 0);
+		KUNIT_EXPECT_EQ(test, test_unbind(bufs[i], other), 0);
+		dma_resv_fini(bufs[i]);
+	}
+	dma_resv_vm_put(&tvm->base);
+	dma_resv_vm_put(&other->base);
+}
+
+static void test_write_lock_all_vms(struct kunit *test)
+{
+	struct dma_resv *obj = test_buf_create(test);
+	struct test_vm *tvm[3], *unbound = test_vm_create(test);
+	struct ww_acquire_ctx ctx;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(tvm); i++) {
+		tvm[i] = test_vm_create(test);
+		KUNIT_ASSERT_EQ(test, test_bind(obj, tvm[i]), 0);
+	}
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	KUNIT_EXPECT_EQ(test, dma_resv_write_lock(obj, &ctx), 0);
+	KUNIT_EXPECT_TRUE(test, test_held(obj, &ctx));
+	for (i = 0; i < ARRAY_SIZE(tvm); i++) {
+		KUNIT_EXPECT_TRUE(test, test_held(&tvm[i]->resv, &ctx));
+		/* Each locked VM is kept alive while it is locked. */
+		KUNIT_EXPECT_EQ(test, kref_read(&tvm[i]->base.refcount), 2);
+	}
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&unbound->resv.lock));
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 1 + ARRAY_SIZE(tvm));
+	dma_resv_write_unlock(obj);
+
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&obj->lock));
+	for (i = 0; i < ARRAY_SIZE(tvm); i++) {
+		KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&tvm[i]->resv.lock));
+		KUNIT_EXPECT_EQ(test, kref_read(&tvm[i]->base.refcount), 1);
+	}
+	ww_acquire_fini(&ctx);
+
+	/* Unbinding under the write lock drops that VM's lock. */
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	KUNIT_EXPECT_EQ(test, dma_resv_write_lock(obj, &ctx), 0);
+	KUNIT_EXPECT_EQ(test, dma_resv_unbind_vm(obj, &tvm[1]->base), 0);
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&tvm[1]->resv.lock));
+	KUNIT_EXPECT_EQ(test, kref_read(&tvm[1]->base.refcount), 1);
+	dma_resv_write_unlock(obj);
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
+	ww_acquire_fini(&ctx);
+
+	for (i = 0; i < ARRAY_SIZE(tvm); i++) {
+		if (i != 1)
+			KUNIT_EXPECT_EQ(test, test_unbind(obj, tvm[i]), 0);
+		dma_resv_vm_put(&tvm[i]->base);
+	}
+	dma_resv_vm_put(&unbound->base);
+	dma_resv_fini(obj);
+}
+
+/* A VM the caller already holds (its own read lock) is left alone. */
+static void test_write_lock_caller_vm(struct kunit *test)
+{
+	struct dma_resv *obj = test_buf_create(test);
+	struct test_vm *mine = test_vm_create(test), *other = test_vm_create(test);
+	struct ww_acquire_ctx ctx;
+	unsigned int tries;
+	int ret;
+
+	KUNIT_ASSERT_EQ(test, test_bind(obj, mine), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(obj, other), 0);
+
+	/*
+	 * With the read lock held, the write lock returns the -EDEADLK that
+	 * CONFIG_DEBUG_WW_MUTEX_SLOWPATH injects to the caller, which backs
+	 * off: restart with a new acquire context, whose new stamp moves the
+	 * injection, until the write lock is taken with the read lock held.
+	 */
+	for (tries = 0; ; tries++) {
+		KUNIT_ASSERT_LT(test, tries, 64);
+		ww_acquire_init(&ctx, &reservation_ww_class);
+		test_read_lock(obj, &mine->base, &ctx);
+		ret = dma_resv_write_lock(obj, &ctx);
+		if (ret != -EDEADLK)
+			break;
+		KUNIT_EXPECT_EQ(test, ctx.acquired, 1);
+		dma_resv_read_unlock(obj, &mine->base);
+		ww_acquire_fini(&ctx);
+	}
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_TRUE(test, test_held(obj, &ctx));
+	KUNIT_EXPECT_TRUE(test, test_held(&other->resv, &ctx));
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 3);
+	dma_resv_write_unlock(obj);
+	KUNIT_EXPECT_TRUE(test, test_held(&mine->resv, &ctx));
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&other->resv.lock));
+	dma_resv_read_unlock(obj, &mine->base);
+	ww_acquire_fini(&ctx);
+
+	KUNIT_EXPECT_EQ(test, test_unbind(obj, mine), 0);
+	KUNIT_EXPECT_EQ(test, test_unbind(obj, other), 0);
+	dma_resv_vm_put(&mine->base);
+	dma_resv_vm_put(&other->base);
+	dma_resv_fini(obj);
+}
+
+/* A thread taking a read or write lock, holding it until released. */
+struct test_locker {
+	struct dma_resv *obj;
+	struct dma_resv_vm *vm;	/* NULL: write lock */
+	struct completion locked;
+	struct completion release;
+	struct completion done;
+	bool held_all;
+};
+
+static int test_locker_fn(void *arg)
+{
+	struct test_locker *l = arg;
+	struct ww_acquire_ctx ctx;
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	if (l->vm) {
+		test_read_lock(l->obj, l->vm, &ctx);
+		l->held_all = test_held(l->vm->resv, &ctx);
+	} else {
+		l->held_all = !dma_resv_write_lock(l->obj, &ctx) &&
+			      test_held(l->obj, &ctx);
+	}
+	complete(&l->locked);
+	wait_for_completion(&l->release);
+	if (l->vm)
+		dma_resv_read_unlock(l->obj, l->vm);
+	else
+		dma_resv_write_unlock(l->obj);
+	ww_acquire_fini(&ctx);
+	complete(&l->done);
+	return 0;
+}
+
+static void test_locker_start(struct kunit *test, struct test_locker *l,
+			      struct dma_resv *obj, struct dma_resv_vm *vm)
+{
+	struct task_struct *t;
+
+	l->obj = obj;
+	l->vm = vm;
+	l->held_all = false;
+	init_completion(&l->locked);
+	init_completion(&l->release);
+	init_completion(&l->done);
+	t = kthread_run(test_locker_fn, l, "dma-resv-vm-locker");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+}
+
+static void test_locker_stop(struct kunit *test, struct test_locker *l)
+{
+	complete(&l->release);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&l->done,
+							    TEST_TIMEOUT));
+}
+
+/*
+ * A writer excludes the readers of its buffer in every bound VM, and not the
+ * readers of another buffer.
+ */
+static void test_writer_excludes_readers(struct kunit *test)
+{
+	struct dma_resv *buf = test_buf_create(test), *other = test_buf_create(test);
+	struct test_vm *a = test_vm_create(test), *b = test_vm_create(test);
+	struct test_vm *c = test_vm_create(test);
+	struct test_locker w, ra, rb, rc;
+
+	KUNIT_ASSERT_EQ(test, test_bind(buf, a), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(buf, b), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(other, c), 0);
+
+	test_locker_start(test, &w, buf, NULL);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&w.locked,
+							    TEST_TIMEOUT));
+	KUNIT_EXPECT_TRUE(test, w.held_all);
+
+	test_locker_start(test, &ra, buf, &a->base);
+	test_locker_start(test, &rb, buf, &b->base);
+	test_locker_start(test, &rc, other, &c->base);
+
+	/* The reader of the other buffer is not held up. */
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&rc.locked,
+							    TEST_TIMEOUT));
+	msleep(BLOCK_CHECK_MS);
+	KUNIT_EXPECT_FALSE(test, completion_done(&ra.locked));
+	KUNIT_EXPECT_FALSE(test, completion_done(&rb.locked));
+
+	test_locker_stop(test, &w);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&ra.locked,
+							    TEST_TIMEOUT));
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&rb.locked,
+							    TEST_TIMEOUT));
+	KUNIT_EXPECT_TRUE(test, ra.held_all && rb.held_all && rc.held_all);
+	test_locker_stop(test, &ra);
+	test_locker_stop(test, &rb);
+	test_locker_stop(test, &rc);
+
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, a), 0);
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, b), 0);
+	KUNIT_EXPECT_EQ(test, test_unbind(other, c), 0);
+	dma_resv_vm_put(&a->base);
+	dma_resv_vm_put(&b->base);
+	dma_resv_vm_put(&c->base);
+	dma_resv_fini(buf);
+	dma_resv_fini(other);
+}
+
+/* A reader in any bound VM holds off the writer. */
+static void test_reader_blocks_writer(struct kunit *test)
+{
+	struct dma_resv *buf = test_buf_create(test);
+	struct test_vm *a = test_vm_create(test), *b = test_vm_create(test);
+	struct test_locker w, rb;
+
+	KUNIT_ASSERT_EQ(test, test_bind(buf, a), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(buf, b), 0);
+
+	test_locker_start(test, &rb, buf, &b->base);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&rb.locked,
+							    TEST_TIMEOUT));
+	test_locker_start(test, &w, buf, NULL);
+	msleep(BLOCK_CHECK_MS);
+	KUNIT_EXPECT_FALSE(test, completion_done(&w.locked));
+	test_locker_stop(test, &rb);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&w.locked,
+							    TEST_TIMEOUT));
+	KUNIT_EXPECT_TRUE(test, w.held_all);
+	test_locker_stop(test, &w);
+
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, a), 0);
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, b), 0);
+	dma_resv_vm_put(&a->base);
+	dma_resv_vm_put(&b->base);
+	dma_resv_fini(buf);
+}
+
+static const char *test_fence_name(struct dma_fence *f)
+{
+	return "dma-resv-vm-test";
+}
+
+static const struct dma_fence_ops test_fence_ops = {
+	.get_driver_name = test_fence_name,
+	.get_timeline_name = test_fence_name,
+};
+
+/* Not test managed: the last dma_fence_put() frees it. */
+static struct dma_fence *test_fence_create(struct kunit *test)
+{
+	struct dma_fence *f = kzalloc_obj(*f);
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	dma_fence_init(f, &test_fence_ops, NULL, dma_fence_context_alloc(1), 1);
+	return f;
+}
+
+/*
+ * Fences added under the read lock go to the VM only; the write-lock holder
+ * sees them through the helpers, at the usage it asks for.
+ */
+static void test_fence_visibility(struct kunit *test)
+{
+	struct dma_resv *buf = test_buf_create(test);
+	struct test_vm *a = test_vm_create(test), *b = test_vm_create(test);
+	struct dma_fence *fa = test_fence_create(test);
+	struct dma_fence *fb = test_fence_create(test);
+	struct dma_fence **fences;
+	struct ww_acquire_ctx ctx;
+	unsigned int num, i;
+
+	KUNIT_ASSERT_EQ(test, test_bind(buf, a), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(buf, b), 0);
+
+	/* Submissions in VMs a and b. */
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	test_read_lock(buf, &a->base, &ctx);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&a->resv, 1), 0);
+	dma_resv_add_fence(&a->resv, fa, DMA_RESV_USAGE_WRITE);
+	dma_resv_read_unlock(buf, &a->base);
+	ww_acquire_fini(&ctx);
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	test_read_lock(buf, &b->base, &ctx);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&b->resv, 1), 0);
+	dma_resv_add_fence(&b->resv, fb, DMA_RESV_USAGE_BOOKKEEP);
+	dma_resv_read_unlock(buf, &b->base);
+	ww_acquire_fini(&ctx);
+
+	KUNIT_EXPECT_TRUE(test, dma_resv_test_signaled(buf,
+						       DMA_RESV_USAGE_PREEMPT));
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	KUNIT_ASSERT_EQ(test, dma_resv_write_lock(buf, &ctx), 0);
+	KUNIT_EXPECT_FALSE(test, dma_resv_vms_test_signaled(buf,
+							    DMA_RESV_USAGE_WRITE));
+	KUNIT_EXPECT_EQ(test, dma_resv_vms_wait_timeout(buf,
+							DMA_RESV_USAGE_PREEMPT,
+							false, 0), 0);
+
+	KUNIT_ASSERT_EQ(test, dma_resv_vms_get_fences(buf,
+						      DMA_RESV_USAGE_PREEMPT,
+						      &num, &fences), 0);
+	KUNIT_EXPECT_EQ(test, num, 2);
+	for (i = 0; i < num; i++) {
+		KUNIT_EXPECT_TRUE(test, fences[i] == fa || fences[i] == fb);
+		dma_fence_put(fences[i]);
+	}
+	kfree(fences);
+	KUNIT_ASSERT_EQ(test, dma_resv_vms_get_fences(buf, DMA_RESV_USAGE_READ,
+						      &num, &fences), 0);
+	KUNIT_EXPECT_EQ(test, num, 1);
+	if (num)
+		KUNIT_EXPECT_PTR_EQ(test, fences[0], fa);
+	for (i = 0; i < num; i++)
+		dma_fence_put(fences[i]);
+	kfree(fences);
+
+	dma_fence_signal(fa);
+	/* Usage filters apply: only the BOOKKEEP fence is left. */
+	KUNIT_EXPECT_TRUE(test, dma_resv_vms_test_signaled(buf,
+							   DMA_RESV_USAGE_READ));
+	KUNIT_EXPECT_FALSE(test, dma_resv_vms_test_signaled(buf,
+							    DMA_RESV_USAGE_PREEMPT));
+	dma_fence_signal(fb);
+	KUNIT_EXPECT_GT(test, dma_resv_vms_wait_timeout(buf,
+							DMA_RESV_USAGE_PREEMPT,
+							false, HZ), 0);
+	KUNIT_EXPECT_TRUE(test, dma_resv_vms_test_signaled(buf,
+							   DMA_RESV_USAGE_PREEMPT));
+	dma_resv_write_unlock(buf);
+	ww_acquire_fini(&ctx);
+
+	dma_fence_put(fa);
+	dma_fence_put(fb);
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, a), 0);
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, b), 0);
+	dma_resv_vm_put(&a->base);
+	dma_resv_vm_put(&b->base);
+	dma_resv_fini(buf);
+}
+
+struct test_abba {
+	struct dma_resv *buf;
+	struct test_vm *x, *y;
+	struct completion started, done;
+	bool held_all;
+};
+
+static int test_abba_writer(void *arg)
+{
+	struct test_abba *t = arg;
+	struct ww_acquire_ctx ctx;
+
+	/* Initialized after the main thread's context: this one is younger. */
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	complete(&t->started);
+	t->held_all = !dma_resv_write_lock(t->buf, &ctx) &&
+		      test_held(t->buf, &ctx) &&
+		      test_held(&t->x->resv, &ctx) &&
+		      test_held(&t->y->resv, &ctx);
+	dma_resv_write_unlock(t->buf);
+	ww_acquire_fini(&ctx);
+	complete(&t->done);
+	return 0;
+}
+
+/*
+ * Real ABBA contention: an older context holds VM y and wants the buffer; the
+ * younger writer holds the buffer and wants y. The writer must back off
+ * (release the buffer, slow-lock y) for both to make progress.
+ */
+static void test_abba_backoff(struct kunit *test)
+{
+	struct test_abba t = { .buf = test_buf_create(test) };
+	struct ww_acquire_ctx ctx;
+	struct task_struct *thread;
+
+	t.x = test_vm_create(test);
+	t.y = test_vm_create(test);
+	init_completion(&t.started);
+	init_completion(&t.done);
+	KUNIT_ASSERT_EQ(test, test_bind(t.buf, t.x), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(t.buf, t.y), 0);
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(&t.y->resv, &ctx), 0);
+
+	thread = kthread_run(test_abba_writer, &t, "dma-resv-vm-abba");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(thread));
+	wait_for_completion(&t.started);
+	msleep(BLOCK_CHECK_MS);
+	KUNIT_EXPECT_FALSE(test, completion_done(&t.done));
+
+	/* The writer backed off: the buffer is free for the older context. */
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&t.buf->lock));
+	test_lock_second(&t.y->resv, t.buf, &ctx);
+	KUNIT_EXPECT_TRUE(test, test_held(t.buf, &ctx));
+	KUNIT_EXPECT_TRUE(test, test_held(&t.y->resv, &ctx));
+	dma_resv_unlock(t.buf);
+	dma_resv_unlock(&t.y->resv);
+	ww_acquire_fini(&ctx);
+
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&t.done,
+							    TEST_TIMEOUT));
+	KUNIT_EXPECT_TRUE(test, t.held_all);
+
+	KUNIT_EXPECT_EQ(test, test_unbind(t.buf, t.x), 0);
+	KUNIT_EXPECT_EQ(test, test_unbind(t.buf, t.y), 0);
+	dma_resv_vm_put(&t.x->base);
+	dma_resv_vm_put(&t.y->base);
+	dma_resv_fini(t.buf);
+}
+
+struct test_dying {
+	struct dma_resv *buf;
+	struct test_vm *x, *v;
+	struct completion started, done;
+	bool held_x;
+	unsigned int acquired;
+};
+
+static int test_dying_writer(void *arg)
+{
+	struct test_dying *t = arg;
+	struct ww_acquire_ctx ctx;
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	complete(&t->started);
+	if (!dma_resv_write_lock(t->buf, &ctx)) {
+		t->held_x = test_held(&t->x->resv, &ctx);
+		t->acquired = ctx.acquired;
+		dma_resv_write_unlock(t->buf);
+	}
+	ww_acquire_fini(&ctx);
+	complete(&t->done);
+	return 0;
+}
+
+/*
+ * A VM unbound and released while a writer backs off on it: the writer's
+ * reference keeps it alive until the writer drops it, with no lock held.
+ */
+static void test_vm_destroyed_during_backoff(struct kunit *test)
+{
+	struct test_dying t = { .buf = test_buf_create(test) };
+	struct task_struct *thread;
+	struct ww_acquire_ctx ctx;
+	bool released = false;
+
+	t.x = test_vm_create(test);
+	t.v = test_vm_create(test);
+	t.v->released = &released;
+	init_completion(&t.started);
+	init_completion(&t.done);
+	KUNIT_ASSERT_EQ(test, test_bind(t.buf, t.x), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(t.buf, t.v), 0);
+
+	/* Older context holding v: the writer backs off and waits for v. */
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(&t.v->resv, &ctx), 0);
+	thread = kthread_run(test_dying_writer, &t, "dma-resv-vm-dying");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(thread));
+	wait_for_completion(&t.started);
+	msleep(BLOCK_CHECK_MS);
+	KUNIT_EXPECT_FALSE(test, completion_done(&t.done));
+	/* The backed-off writer references v. */
+	KUNIT_EXPECT_EQ(test, kref_read(&t.v->base.refcount), 2);
+
+	/* Tear v down: unbind it, drop the owner's reference. */
+	test_lock_second(&t.v->resv, t.buf, &ctx);
+	KUNIT_EXPECT_EQ(test, dma_resv_unbind_vm(t.buf, &t.v->base), 0);
+	dma_resv_unlock(t.buf);
+	if (kref_read(&t.v->base.refcount) > 1) {
+		dma_resv_vm_put(&t.v->base);
+		KUNIT_EXPECT_FALSE(test, released);
+		dma_resv_unlock(&t.v->resv);
+	} else {
+		dma_resv_unlock(&t.v->resv);
+		dma_resv_vm_put(&t.v->base);
+	}
+	ww_acquire_fini(&ctx);
+
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&t.done,
+							    TEST_TIMEOUT));
+	/* The writer ended up with the buffer and x only. */
+	KUNIT_EXPECT_TRUE(test, t.held_x);
+	KUNIT_EXPECT_EQ(test, t.acquired, 2);
+	KUNIT_EXPECT_TRUE(test, released);
+
+	KUNIT_EXPECT_EQ(test, test_unbind(t.buf, t.x), 0);
+	dma_resv_vm_put(&t.x->base);
+	dma_resv_fini(t.buf);
+}
+
+/*
+ * The write lock inside a bigger ww transaction (what a driver does inside
+ * drm_exec_until_all_locked()): -EDEADLK is returned with nothing held by the
+ * write lock, and after dropping everything the transaction restarts with the
+ * write lock.
+ */
+static void test_transaction_backoff(struct kunit *test)
+{
+	struct dma_resv *buf = test_buf_create(test), *priv = test_buf_create(test);
+	struct test_vm *x = test_vm_create(test), *y = test_vm_create(test);
+	struct test_locker holder;
+	struct ww_acquire_ctx ctx;
+
+	KUNIT_ASSERT_EQ(test, test_bind(buf, x), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(buf, y), 0);
+
+	/* Another thread holds y. */
+	test_locker_start(test, &holder, buf, &y->base);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&holder.locked,
+							    TEST_TIMEOUT));
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(priv, &ctx), 0);
+	KUNIT_EXPECT_EQ(test, dma_resv_write_lock(buf, &ctx), -EDEADLK);
+	/* Nothing of the write lock is left behind. */
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 1);
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&buf->lock));
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&x->resv.lock));
+	KUNIT_EXPECT_EQ(test, kref_read(&x->base.refcount), 1);
+	KUNIT_EXPECT_EQ(test, kref_read(&y->base.refcount), 1);
+
+	/* Back off: drop everything, restart with the write lock. */
+	dma_resv_unlock(priv);
+	complete(&holder.release);
+	KUNIT_EXPECT_EQ(test, test_write_lock_restart(buf, priv, &ctx), 0);
+	KUNIT_EXPECT_TRUE(test, test_held(buf, &ctx));
+	KUNIT_EXPECT_TRUE(test, test_held(&x->resv, &ctx));
+	KUNIT_EXPECT_TRUE(test, test_held(&y->resv, &ctx));
+	KUNIT_EXPECT_TRUE(test, test_held(priv, &ctx));
+	dma_resv_unlock(priv);
+	dma_resv_write_unlock(buf);
+	ww_acquire_fini(&ctx);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&holder.done,
+							    TEST_TIMEOUT));
+
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, x), 0);
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, y), 0);
+	dma_resv_vm_put(&x->base);
+	dma_resv_vm_put(&y->base);
+	dma_resv_fini(buf);
+	dma_resv_fini(priv);
+}
+
+/*
+ * Many lock cycles: with CONFIG_DEBUG_WW_MUTEX_SLOWPATH, ww_mutex injects
+ * -EDEADLK back-offs, which must be handled inside the write lock, or by the
+ * caller when the write lock is part of a bigger transaction.
+ */
+static void test_injected_backoff(struct kunit *test)
+{
+	struct dma_resv *buf = test_buf_create(test), *priv = test_buf_create(test);
+	struct test_vm *tvm[8];
+	struct ww_acquire_ctx ctx;
+	int i, n, ok = 0;
+
+	for (i = 0; i < ARRAY_SIZE(tvm); i++) {
+		tvm[i] = test_vm_create(test);
+		KUNIT_ASSERT_EQ(test, test_bind(buf, tvm[i]), 0);
+	}
+
+	for (n = 0; n < 200; n++) {
+		bool held;
+
+		ww_acquire_init(&ctx, &reservation_ww_class);
+		if (n & 1)
+			KUNIT_ASSERT_EQ(test, dma_resv_write_lock(buf, &ctx), 0);
+		else
+			KUNIT_ASSERT_EQ(test,
+					test_write_lock_with(buf, priv, &ctx), 0);
+
+		held = test_held(buf, &ctx);
+		for (i = 0; i < ARRAY_SIZE(tvm); i++)
+			held &= test_held(&tvm[i]->resv, &ctx);
+		ok += held;
+
+		if (!(n & 1))
+			dma_resv_unlock(priv);
+		dma_resv_write_unlock(buf);
+		KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
+		ww_acquire_fini(&ctx);
+	}
+	KUNIT_EXPECT_EQ(test, ok, 200);
+
+	for (i = 0; i < ARRAY_SIZE(tvm); i++) {
+		KUNIT_EXPECT_EQ(test, kref_read(&tvm[i]->base.refcount), 1);
+		KUNIT_EXPECT_EQ(test, test_unbind(buf, tvm[i]), 0);
+		dma_resv_vm_put(&tvm[i]->base);
+	}
+	dma_resv_fini(buf);
+	dma_resv_fini(priv);
+}
+
+static struct dma_resv_vms *test_vms_alloc_fail(unsigned int max_vms)
+{
+	return NULL;
+}
+
+/*
+ * Allocation failure in bind leaves everything unchanged. The failure is
+ * injected by redirecting the one allocation of dma_resv_bind_vm(),
+ * dma_resv_vms_alloc(), with a KUnit static stub.
+ */
+static void test_bind_enomem(struct kunit *test)
+{
+	struct dma_resv *buf = test_buf_create(test);
+	struct test_vm *tvm[5];
+	struct ww_acquire_ctx ctx;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(tvm); i++)
+		tvm[i] = test_vm_create(test);
+
+	/* First bind: nothing allocated yet. */
+	kunit_activate_static_stub(test, dma_resv_vms_alloc,
+				   test_vms_alloc_fail);
+	KUNIT_EXPECT_EQ(test, test_bind(buf, tvm[0]), -ENOMEM);
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(buf->vms));
+	KUNIT_EXPECT_EQ(test, atomic_read(&tvm[0]->base.num_bound), 0);
+	KUNIT_EXPECT_FALSE(test, dma_resv_vm_is_bound(buf, &tvm[0]->base));
+	kunit_deactivate_static_stub(test, dma_resv_vms_alloc);
+
+	/* Fill the first array, then fail to grow it. */
+	for (i = 0; i < 4; i++)
+		KUNIT_ASSERT_EQ(test, test_bind(buf, tvm[i]), 0);
+	kunit_activate_static_stub(test, dma_resv_vms_alloc,
+				   test_vms_alloc_fail);
+	KUNIT_EXPECT_EQ(test, test_bind(buf, tvm[4]), -ENOMEM);
+	kunit_deactivate_static_stub(test, dma_resv_vms_alloc);
+
+	KUNIT_EXPECT_EQ(test, test_num_vms(buf), 4);
+	KUNIT_EXPECT_EQ(test, atomic_read(&tvm[4]->base.num_bound), 0);
+	KUNIT_EXPECT_FALSE(test, dma_resv_vm_is_bound(buf, &tvm[4]->base));
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	KUNIT_ASSERT_EQ(test, dma_resv_write_lock(buf, &ctx), 0);
+	for (i = 0; i < 4; i++)
+		KUNIT_EXPECT_TRUE(test, test_held(&tvm[i]->resv, &ctx));
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&tvm[4]->resv.lock));
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 5);
+	dma_resv_write_unlock(buf);
+	ww_acquire_fini(&ctx);
+
+	/* And it works once memory is back. */
+	KUNIT_EXPECT_EQ(test, test_bind(buf, tvm[4]), 0);
+	KUNIT_EXPECT_EQ(test, test_num_vms(buf), 5);
+
+	for (i = 0; i < ARRAY_SIZE(tvm); i++) {
+		KUNIT_EXPECT_EQ(test, test_unbind(buf, tvm[i]), 0);
+		dma_resv_vm_put(&tvm[i]->base);
+	}
+	dma_resv_fini(buf);
+}
+
+#define RACE_POOL	4
+
+struct test_race {
+	struct dma_resv *buf;
+	struct test_vm *pool[RACE_POOL];
+	unsigned long end;
+	struct completion done[3];
+	unsigned int writes, bad, churn;
+};
+
+/* Holding the write lock, exactly the bound pool VMs are held. */
+static int test_race_writer(void *arg)
+{
+	struct test_race *r = arg;
+	struct ww_acquire_ctx ctx;
+	int i;
+
+	while (time_before(jiffies, r->end)) {
+		ww_acquire_init(&ctx, &reservation_ww_class);
+		if (dma_resv_write_lock(r->buf, &ctx)) {
+			r->bad++;
+		} else {
+			for (i = 0; i < RACE_POOL; i++) {
+				struct test_vm *v = r->pool[i];
+
+				if (dma_resv_vm_is_bound(r->buf, &v->base) !=
+				    test_held(&v->resv, &ctx))
+					r->bad++;
+			}
+			r->writes++;
+			dma_resv_write_unlock(r->buf);
+		}
+		ww_acquire_fini(&ctx);
+		cond_resched();
+	}
+	complete(&r->done[0]);
+	return 0;
+}
+
+/* Binds, unbinds, creates and destroys VMs under the writer's feet. */
+static int test_race_binder(void *arg)
+{
+	struct test_race *r = arg;
+	struct test_vm *v;
+	unsigned int n = 0;
+
+	while (time_before(jiffies, r->end)) {
+		struct dma_resv_vm *pv = &r->pool[n % RACE_POOL]->base;
+
+		dma_resv_lock(r->buf, NULL);
+		if (dma_resv_vm_is_bound(r->buf, pv))
+			dma_resv_unbind_vm(r->buf, pv);
+		else if (dma_resv_bind_vm(r->buf, pv))
+			r->bad++;
+		dma_resv_unlock(r->buf);
+
+		/* A short-lived VM, destroyed right after unbinding. */
+		v = kzalloc_obj(*v);
+		if (v) {
+			dma_resv_init(&v->resv);
+			dma_resv_vm_init(&v->base, &v->resv, test_vm_release);
+			dma_resv_lock(r->buf, NULL);
+			if (dma_resv_bind_vm(r->buf, &v->base))
+				r->bad++;
+			dma_resv_unlock(r->buf);
+			cond_resched();
+			dma_resv_lock(r->buf, NULL);
+			dma_resv_unbind_vm(r->buf, &v->base);
+			dma_resv_unlock(r->buf);
+			dma_resv_vm_put(&v->base);
+			r->churn++;
+		}
+		n++;
+		cond_resched();
+	}
+	complete(&r->done[1]);
+	return 0;
+}
+
+/* Holds pool VM locks in its own transactions to make the writer back off. */
+static int test_race_contender(void *arg)
+{
+	struct test_race *r = arg;
+	struct ww_acquire_ctx ctx;
+	unsigned int n = 0;
+
+	while (time_before(jiffies, r->end)) {
+		struct dma_resv *a = &r->pool[n % RACE_POOL]->resv;
+		struct dma_resv *b = &r->pool[(n + 1) % RACE_POOL]->resv;
+
+		ww_acquire_init(&ctx, &reservation_ww_class);
+		dma_resv_lock(a, &ctx);
+		if (dma_resv_lock(b, &ctx) == -EDEADLK) {
+			dma_resv_unlock(a);
+			dma_resv_lock_slow(b, &ctx);
+			if (dma_resv_lock(a, &ctx) == -EDEADLK) {
+				dma_resv_unlock(b);
+				ww_acquire_fini(&ctx);
+				n++;
+				continue;
+			}
+		}
+		usleep_range(10, 50);
+		dma_resv_unlock(b);
+		dma_resv_unlock(a);
+		ww_acquire_fini(&ctx);
+		n++;
+	}
+	complete(&r->done[2]);
+	return 0;
+}
+
+/* Bind, unbind and VM destruction racing a writer, with real back-offs. */
+static void test_race_bind_writer(struct kunit *test)
+{
+	int (*fns[])(void *) = { test_race_writer, test_race_binder,
+				 test_race_contender };
+	struct test_race r = { .buf = test_buf_create(test) };
+	int i;
+
+	for (i = 0; i < RACE_POOL; i++)
+		r.pool[i] = test_vm_create(test);
+	r.end = jiffies + msecs_to_jiffies(500);
+
+	for (i = 0; i < ARRAY_SIZE(fns); i++) {
+		init_completion(&r.done[i]);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(fns[i], &r,
+							    "dma-resv-vm-race")));
+	}
+	for (i = 0; i < ARRAY_SIZE(fns); i++)
+		KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&r.done[i],
+								    TEST_TIMEOUT));
+
+	KUNIT_EXPECT_EQ(test, r.bad, 0);
+	KUNIT_EXPECT_GT(test, r.writes, 0);
+	KUNIT_EXPECT_GT(test, r.churn, 0);
+	kunit_info(test, "%u writes, %u VMs created and destroyed\n",
+		   r.writes, r.churn);
+
+	for (i = 0; i < RACE_POOL; i++) {
+		if (dma_resv_vm_is_bound(r.buf, &r.pool[i]->base))
+			KUNIT_EXPECT_EQ(test, test_unbind(r.buf, r.pool[i]), 0);
+		KUNIT_EXPECT_EQ(test, kref_read(&r.pool[i]->base.refcount), 1);
+		dma_resv_vm_put(&r.pool[i]->base);
+	}
+	KUNIT_EXPECT_EQ(test, test_num_vms(r.buf), 0);
+	dma_resv_fini(r.buf);
+}
+
+#define STRESS_BUFS	4
+#define STRESS_READERS	4
+#define STRESS_WRITERS	2
+
+struct test_stress_buf {
+	struct dma_resv resv;
+	unsigned long value;	/* protected by the read/write locks only */
+	atomic_t readers;
+	atomic_t writers;
+	unsigned long writes;	/* written under the write lock */
+};
+
+struct test_stress {
+	struct test_stress_buf bufs[STRESS_BUFS];
+	struct test_vm *vms[STRESS_READERS];
+	struct dma_resv priv[STRESS_WRITERS];
+	unsigned long end;
+	atomic_t violations;
+	atomic_t running;
+	struct completion done;
+	unsigned long reads[STRESS_READERS];
+};
+
+struct test_stress_arg {
+	struct test_stress *s;
+	int id;
+};
+
+static void test_stress_exit(struct test_stress *s)
+{
+	if (atomic_dec_and_test(&s->running))
+		complete(&s->done);
+}
+
+static int test_stress_reader(void *arg)
+{
+	struct test_stress_arg *a = arg;
+	struct test_stress *s = a->s;
+	struct dma_resv_vm *vm = &s->vms[a->id]->base;
+	struct ww_acquire_ctx ctx;
+	unsigned long v;
+	int i, ret;
+
+	while (time_before(jiffies, s->end)) {
+		ww_acquire_init(&ctx, &reservation_ww_class);
+		/* One submission using every shared buffer: one lock. */
+		for (i = 0; i < STRESS_BUFS; i++) {
+			ret = dma_resv_read_lock(&s->bufs[i].resv, vm, &ctx);
+			if (ret == -EDEADLK)
+				dma_resv_lock_slow(vm->resv, &ctx);
+		}
+		for (i = 0; i < STRESS_BUFS; i++) {
+			struct test_stress_buf *b = &s->bufs[i];
+
+			atomic_inc(&b->readers);
+			if (atomic_read(&b->writers))
+				atomic_inc(&s->violations);
+			v = READ_ONCE(b->value);
+			if (!(get_random_u32() & 7))
+				usleep_range(1, 10);
+			else
+				cond_resched();
+			if (READ_ONCE(b->value) != v)
+				atomic_inc(&s->violations);
+			atomic_dec(&b->readers);
+		}
+		dma_resv_read_unlock(&s->bufs[0].resv, vm);
+		ww_acquire_fini(&ctx);
+		s->reads[a->id]++;
+		cond_resched();
+	}
+	test_stress_exit(s);
+	return 0;
+}
+
+/*
+ * A writer evicts buffer @b; every other iteration it also locks a private
+ * object in the same transaction, exercising the caller side of the back-off.
+ */
+static int test_stress_writer(void *arg)
+{
+	struct test_stress_arg *a = arg;
+	struct test_stress *s = a->s;
+	struct dma_resv *priv = &s->priv[a->id];
+	struct ww_acquire_ctx ctx;
+	unsigned int n = 0;
+	unsigned long v;
+	int ret;
+
+	while (time_before(jiffies, s->end)) {
+		struct test_stress_buf *b = &s->bufs[get_random_u32_below(STRESS_BUFS)];
+		bool with_priv = n++ & 1;
+
+		ww_acquire_init(&ctx, &reservation_ww_class);
+		if (with_priv)
+			ret = test_write_lock_with(&b->resv, priv, &ctx);
+		else
+			ret = dma_resv_write_lock(&b->resv, &ctx);
+		if (ret) {
+			atomic_inc(&s->violations);
+			ww_acquire_fini(&ctx);
+			continue;
+		}
+
+		if (atomic_inc_return(&b->writers) != 1 ||
+		    atomic_read(&b->readers))
+			atomic_inc(&s->violations);
+		v = READ_ONCE(b->value);
+		if (!(get_random_u32() & 3))
+			usleep_range(1, 10);
+		else
+			cond_resched();
+		WRITE_ONCE(b->value, v + 1);
+		b->writes++;
+		atomic_dec(&b->writers);
+
+		if (with_priv)
+			dma_resv_unlock(priv);
+		dma_resv_write_unlock(&b->resv);
+		ww_acquire_fini(&ctx);
+		cond_resched();
+	}
+	test_stress_exit(s);
+	return 0;
+}
+
+/*
+ * About two seconds of readers on their own VMs and writers on the shared
+ * buffers. A reader must never see a writer or a value change under it, no
+ * writer update may be lost, every thread progresses and nothing deadlocks.
+ */
+static void test_stress(struct kunit *test)
+{
+	struct test_stress_arg args[STRESS_READERS + STRESS_WRITERS];
+	struct test_stress *s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	unsigned long total = 0;
+	int i, j;
+
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	for (i = 0; i < STRESS_BUFS; i++)
+		dma_resv_init(&s->bufs[i].resv);
+	for (i = 0; i < STRESS_WRITERS; i++)
+		dma_resv_init(&s->priv[i]);
+	for (i = 0; i < STRESS_READERS; i++) {
+		s->vms[i] = test_vm_create(test);
+		for (j = 0; j < STRESS_BUFS; j++)
+			KUNIT_ASSERT_EQ(test, test_bind(&s->bufs[j].resv,
+							s->vms[i]), 0);
+	}
+
+	init_completion(&s->done);
+	atomic_set(&s->running, ARRAY_SIZE(args));
+	s->end = jiffies + 2 * HZ;
+	for (i = 0; i < ARRAY_SIZE(args); i++) {
+		struct task_struct *t;
+
+		args[i].s = s;
+		args[i].id = i < STRESS_READERS ? i : i - STRESS_READERS;
+		t = kthread_run(i < STRESS_READERS ? test_stress_reader :
+				test_stress_writer, &args[i],
+				"dma-resv-vm-stress");
+		KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	}
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&s->done,
+							    2 * HZ + TEST_TIMEOUT));
+
+	KUNIT_EXPECT_EQ(test, atomic_read(&s->violations), 0);
+	for (i = 0; i < STRESS_BUFS; i++) {
+		KUNIT_EXPECT_EQ(test, s->bufs[i].value, s->bufs[i].writes);
+		total += s->bufs[i].writes;
+	}
+	KUNIT_EXPECT_GT(test, total, 0);
+	for (i = 0; i < STRESS_READERS; i++)
+		KUNIT_EXPECT_GT(test, s->reads[i], 0);
+	kunit_info(test, "%lu writes, reads %lu %lu %lu %lu\n", total,
+		   s->reads[0], s->reads[1], s->reads[2], s->reads[3]);
+
+	for (i = 0; i < STRESS_READERS; i++) {
+		for (j = 0; j < STRESS_BUFS; j++)
+			KUNIT_EXPECT_EQ(test, test_unbind(&s->bufs[j].resv,
+							  s->vms[i]), 0);
+		dma_resv_vm_put(&s->vms[i]->base);
+	}
+	for (i = 0; i < STRESS_BUFS; i++)
+		dma_resv_fini(&s->bufs[i].resv);
+	for (i = 0; i < STRESS_WRITERS; i++)
+		dma_resv_fini(&s->priv[i]);
+}
+
+static struct sg_table *test_map(struct dma_buf_attachment *attach,
+				 enum dma_data_direction dir)
+{
+	return ERR_PTR(-EINVAL);
+}
+
+static void test_unmap(struct dma_buf_attachment *attach,
+		       struct sg_table *sgt, enum dma_data_direction dir)
+{
+}
+
+static void test_release(struct dma_buf *buf)
+{
+}
+
+static const struct dma_buf_ops test_dma_buf_ops = {
+	.map_dma_buf = test_map,
+	.unmap_dma_buf = test_unmap,
+	.release = test_release,
+};
+
+/* The dma_buf_* entry points operate on the dma-buf's reservation object. */
+static void test_dma_buf_wrappers(struct kunit *test)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(info);
+	struct test_vm *a = test_vm_create(test), *b = test_vm_create(test);
+	struct ww_acquire_ctx ctx;
+	struct dma_buf *buf;
+
+	info.ops = &test_dma_buf_ops;
+	info.size = PAGE_SIZE;
+	info.flags = O_RDWR;
+	info.priv = test;
+	buf = dma_buf_export(&info);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(buf));
+
+	dma_resv_lock(buf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, dma_buf_bind_vm(buf, &a->base), 0);
+	KUNIT_EXPECT_EQ(test, dma_buf_bind_vm(buf, &b->base), 0);
+	dma_resv_unlock(buf->resv);
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	KUNIT_EXPECT_EQ(test, dma_buf_read_lock(buf, &a->base, &ctx), 0);
+	KUNIT_EXPECT_TRUE(test, test_held(&a->resv, &ctx));
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&buf->resv->lock));
+	dma_buf_read_unlock(buf, &a->base);
+
+	KUNIT_EXPECT_EQ(test, dma_buf_write_lock(buf, &ctx), 0);
+	KUNIT_EXPECT_TRUE(test, test_held(buf->resv, &ctx));
+	KUNIT_EXPECT_TRUE(test, test_held(&a->resv, &ctx));
+	KUNIT_EXPECT_TRUE(test, test_held(&b->resv, &ctx));
+	KUNIT_EXPECT_EQ(test, dma_buf_unbind_vm(buf, &b->base), 0);
+	dma_buf_write_unlock(buf);
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
+	ww_acquire_fini(&ctx);
+
+	dma_resv_lock(buf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, dma_buf_unbind_vm(buf, &a->base), 0);
+	dma_resv_unlock(buf->resv);
+	dma_buf_put(buf);
+	dma_resv_vm_put(&a->base);
+	dma_resv_vm_put(&b->base);
+}
+
+static struct kunit_case dma_resv_vm_cases[] = {
+	KUNIT_CASE(test_opt_in),
+	KUNIT_CASE(test_vm_refcount),
+	KUNIT_CASE(test_bind_unbind),
+	KUNIT_CASE(test_read_lock_one_lock),
+	KUNIT_CASE(test_write_lock_all_vms),
+	KUNIT_CASE(test_write_lock_caller_vm),
+	KUNIT_CASE(test_writer_excludes_readers),
+	KUNIT_CASE(test_reader_blocks_writer),
+	KUNIT_CASE(test_fence_visibility),
+	KUNIT_CASE(test_abba_backoff),
+	KUNIT_CASE(test_vm_destroyed_during_backoff),
+	KUNIT_CASE(test_transaction_backoff),
+	KUNIT_CASE(test_injected_backoff),
+	KUNIT_CASE(test_bind_enomem),
+	KUNIT_CASE(test_race_bind_writer),
+	KUNIT_CASE_SLOW(test_stress),
+	KUNIT_CASE(test_dma_buf_wrappers),
+	{}
+};
+
+static struct kunit_suite dma_resv_vm_suite = {
+	.name = "dma-buf-resv-vm",
+	.test_cases = dma_resv_vm_cases,
+};
+
+kunit_test_suite(dma_resv_vm_suite);
+
+MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
