@@ -231,10 +231,11 @@ def selfcheck(path, quiet=False):
     return scan, (1 if problems else 0)
 
 
-def order_dependent(kind):
-    """Entries of harness/kunit/order-dependent of one kind (case, report)."""
+def order_dependent(kind, name='order-dependent'):
+    """Entries of one kind (case, report) of harness/kunit/NAME, a list of
+    known results with their reasons (order-dependent, upstream-kasan)."""
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                        'kunit', 'order-dependent')
+                        'kunit', name)
     out = []
     if os.path.exists(path):
         for line in open(path):
@@ -280,24 +281,12 @@ KASAN_FUNC = re.compile(r'BUG: KASAN: \S+ in ([A-Za-z0-9_.]+)')
 SUITE = re.compile(r'^    # Subtest: (\S+)')
 
 
-def upstream_kasan():
-    """{(suite, function)} of harness/kunit/upstream-kasan."""
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                        'kunit', 'upstream-kasan')
-    out = set()
-    if os.path.exists(path):
-        for line in open(path):
-            f = line.split()
-            if len(f) == 3 and f[0] == 'report':
-                out.add((f[1], f[2]))
-    return out
-
-
 def kasan(log):
     """KASAN reports of LOG, each with the KUnit suite that was running.
     A report listed in harness/kunit/upstream-kasan (in-tree test code, with
     the reason there) is printed and not failed on; any other fails."""
-    known = upstream_kasan()
+    known = {tuple(e.split()) for e in order_dependent('report',
+                                                      'upstream-kasan')}
     suite = None
     found, tolerated = [], []
     for raw in open(log, errors='replace'):
