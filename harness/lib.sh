@@ -296,11 +296,13 @@ kunit() {
 }
 
 # Write the .config of a flavour into the build directory @3 for tree @2.
+# ARCH (default um) selects the architecture: the "smp" flavour is x86_64.
 kunit_config() {
 	local flavour=$1 tree=$2 out=$3
 	local args
 
 	mapfile -t args < <(kunitconfig_args "$flavour" "$tree")
 	mkdir -p "$out"
-	kunit "$tree" config --arch=um --build_dir="$out" "${args[@]}" >/dev/null
+	kunit "$tree" config --arch="${KARCH:-um}" --build_dir="$out" \
+		"${args[@]}" >/dev/null
 }

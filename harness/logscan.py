@@ -12,6 +12,13 @@
   logscan.py kasan LOG                   KASAN reports in LOG, but those
                                          harness/kunit/upstream-kasan lists
   logscan.py lockdep LOG                 lockdep reports in LOG
+  logscan.py kcsan TREE FILES LOG...     KCSAN reports in the LOGs: fails on
+                                         one with a function of a file listed
+                                         in FILES (one path of TREE per line:
+                                         the files the series adds or
+                                         modifies) in either stack; prints the
+                                         others, keyed, for the comparison
+                                         with the base
   logscan.py cases JSON [SUITE...]       count case results, check suites:
                                          every case passes or skips, each
                                          SUITE is there
@@ -311,6 +318,86 @@ def kasan(log):
     return 1 if found else 0
 
 
+KCSAN_BUG = re.compile(r'BUG: KCSAN: (\S+) in (.*)$')
+FRAME = re.compile(r'^\s*(?:\|?\s*\+-> reordered to: )?([A-Za-z_][\w.]*)'
+                   r'\+0x[0-9a-f]+/0x[0-9a-f]+')
+RULE = re.compile(r'^={30,}$')
+# a function's name and "(" at column 0, or after its return type there
+CDEF = re.compile(r'^(?:[A-Za-z_][\w \t*]*?[ \t*])?([A-Za-z_]\w*)\s*\(')
+
+
+def functions(path):
+    """Names of the functions defined in a C file or header: a line at
+    column 0 naming a function, followed by a body before any ';'. Macros
+    that generate functions are not seen, and a static function of another
+    file with the same name is taken for this one (which only makes the
+    check stricter)."""
+    text = open(path, errors='replace').read()
+    out = set()
+    for m in re.finditer(r'(?m)' + CDEF.pattern, text):
+        if re.match(r'(return|if|else|while|for|switch|typedef|do)\b',
+                    m.group(0)):
+            continue
+        rest = text[m.end():]
+        brace, semi = rest.find('{'), rest.find(';')
+        if brace >= 0 and (semi < 0 or brace < semi):
+            out.add(m.group(1))
+    return out
+
+
+def kcsan_reports(log):
+    """[(title, frames)] of the KCSAN reports of LOG: the "BUG: KCSAN:"
+    line and the functions of both stacks."""
+    out, cur = [], None
+    for raw in open(log, errors='replace'):
+        line = strip_prefix(raw)
+        m = KCSAN_BUG.search(line)
+        if m:
+            # the racing functions of the title count as frames too
+            cur = (f'{m.group(1)} in {m.group(2)}',
+                   [re.sub(r'\+0x.*', '', f.strip())
+                    for f in m.group(2).split(' / ')])
+            out.append(cur)
+            continue
+        if cur is None:
+            continue
+        if RULE.match(line.strip()):
+            cur = None
+            continue
+        m = FRAME.match(line)
+        if m:
+            # drop compiler suffixes: .isra.0, .cold, .constprop.0, ...
+            cur[1].append(m.group(1).split('.')[0])
+    return out
+
+
+def kcsan(tree, files, logs):
+    """KCSAN reports of the LOGs. One with a function of a file the series
+    adds or modifies in either stack fails; the others are printed keyed as
+    "KCSAN: TYPE in FUNC / FUNC" for the comparison with the base run."""
+    ours = {}
+    for f in open(files).read().split():
+        path = os.path.join(tree, f)
+        if os.path.exists(path) and f.endswith(('.c', '.h')):
+            for fn in functions(path):
+                ours.setdefault(fn, f)
+    rc, n = 0, 0
+    for log in logs:
+        for title, frames in kcsan_reports(log):
+            n += 1
+            hits = sorted({f'{fn} ({ours[fn]})' for fn in frames
+                           if fn in ours})
+            if hits:
+                print(f'{log}: KCSAN: {title}: involves the series: '
+                      f'{", ".join(hits)}')
+                rc = 1
+            else:
+                print(f'{log}: KCSAN: {title}: upstream code only')
+    print(f'{n} KCSAN reports, {len(ours)} functions of the series\' files '
+          f'looked for')
+    return rc
+
+
 def walk(group, suite=None, prefix=''):
     """(suite, case, status) of every case; the case of a parameterised
     test is CASE.PARAM."""
@@ -459,6 +546,8 @@ def main():
         return kasan(*args)
     if cmd == 'lockdep':
         return lockdep(*args)
+    if cmd == 'kcsan':
+        return kcsan(args[0], args[1], args[2:])
     if cmd == 'cases':
         return cases(args[0], args[1:])
     if cmd == 'casesvs':

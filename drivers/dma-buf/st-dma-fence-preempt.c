@@ -26,6 +26,14 @@
 #define TEST_TIMEOUT		(5 * HZ)
 #define PREEMPT_TIMEOUT		(2 * HZ)
 #define JOB_DURATION_US		20
+/*
+ * Negative checks ("X does not happen"): how long a test watches for X, so
+ * that a wrong implementation gets the chance to do it. Passing such a check
+ * only means that X did not happen within this bound.
+ */
+#define NEGATIVE_CHECK_MS	20
+/* one jiffy more: a wait of N jiffies may end up to one jiffy early */
+#define NEGATIVE_CHECK		(msecs_to_jiffies(NEGATIVE_CHECK_MS) + 1)
 
 /* Events, or-ed with the queue id << 8 and, for jobs, the seqno */
 #define EV_JOB_ENABLE		0x010000
@@ -292,6 +300,9 @@ static int mock_preempt(struct dma_fence_preempt *pfence)
 
 	mock_log(q, EV_PREEMPT);
 	atomic_inc(&q->preempt_calls);
+	/* wake_up_var() needs the store ordered before it */
+	smp_mb__after_atomic();
+	wake_up_var(&q->preempt_calls);
 
 	/* every published job must have completed */
 	spin_lock_irq(&q->ring_lock);
@@ -316,9 +327,14 @@ static int mock_preempt_wait(struct dma_fence_preempt *pfence, long timeout)
 	case WAIT_DONE:
 		return 0;
 	case WAIT_TICK:
+		/*
+		 * Load, not ordering: widens the window in which publishers
+		 * run into a preemption in progress.
+		 */
 		schedule_timeout_uninterruptible(1);
 		return 0;
 	case WAIT_HANG:
+		/* A queue that never stops: use up the whole timeout */
 		schedule_timeout_uninterruptible(timeout);
 		return -ETIME;
 	case WAIT_GATE:
@@ -327,6 +343,8 @@ static int mock_preempt_wait(struct dma_fence_preempt *pfence, long timeout)
 		return 0;
 	case WAIT_BARRIER:
 		atomic_inc(&barrier->waiting);
+		/* wake_up_var() needs the store ordered before it */
+		smp_mb__after_atomic();
 		wake_up_var(&barrier->waiting);
 		if (!wait_var_event_timeout(&barrier->waiting,
 					    atomic_read(&barrier->waiting) >=
@@ -356,7 +374,8 @@ static void mock_pfence_release(struct dma_fence_preempt *pfence)
 	struct mock_pfence *mp = container_of(pfence, typeof(*mp), base);
 
 	WARN_ON(mp->magic != MOCK_MAGIC);
-	atomic_dec(&mock_pfences_alive);
+	if (atomic_dec_and_test(&mock_pfences_alive))
+		wake_up_var(&mock_pfences_alive);
 	kfree_rcu(mp, base.base.rcu);
 }
 
@@ -521,6 +540,17 @@ static long wait_fence(struct dma_fence *fence)
 	return dma_fence_wait_timeout(fence, false, TEST_TIMEOUT);
 }
 
+/*
+ * Negative check: watches for the preempt operation of @q to be called for
+ * NEGATIVE_CHECK, and returns true if it was not.
+ */
+static bool no_preempt_within_bound(struct mock_queue *q)
+{
+	return !wait_var_event_timeout(&q->preempt_calls,
+				       atomic_read(&q->preempt_calls),
+				       NEGATIVE_CHECK);
+}
+
 struct log_cb {
 	struct dma_fence_cb cb;
 	struct mock_queue *q;
@@ -540,16 +570,13 @@ static int dma_fence_preempt_test_init(struct kunit *test)
 
 static void dma_fence_preempt_test_exit(struct kunit *test)
 {
-	unsigned long timeout = jiffies + 2 * HZ;
-
 	/*
 	 * Every fence was released: nothing leaked, nothing freed twice. The
 	 * preemption work may still hold the last reference for a moment
-	 * after the fence signaled: give it time to drop it.
+	 * after the fence signaled: wait for the release of the last fence.
 	 */
-	while (atomic_read(&mock_pfences_alive) > 0 &&
-	       time_before(jiffies, timeout))
-		usleep_range(1000, 2000);
+	wait_var_event_timeout(&mock_pfences_alive,
+			       atomic_read(&mock_pfences_alive) <= 0, 2 * HZ);
 	rcu_barrier();
 	KUNIT_EXPECT_EQ(test, atomic_read(&mock_pfences_alive), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&mock_jobs_alive), 0);
@@ -599,7 +626,8 @@ static void test_order(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, completion_done(&j1->enabled));
 
 	mock_job_signal(j1, 0);
-	msleep(20);
+	/* negative check: j2 is still pending, the preemption must wait */
+	KUNIT_EXPECT_TRUE(test, no_preempt_within_bound(q));
 	KUNIT_EXPECT_EQ(test, atomic_read(&q->preempt_calls), 0);
 	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(&pfence->base));
 
@@ -906,13 +934,14 @@ static void test_fini_pending(struct kunit *test)
 struct fini_work {
 	struct work_struct work;
 	struct dma_fence_preempt_ctx *ctx;
-	struct completion done;
+	struct completion started, done;
 };
 
 static void fini_work_fn(struct work_struct *work)
 {
 	struct fini_work *fw = container_of(work, typeof(*fw), work);
 
+	complete_all(&fw->started);
 	dma_fence_preempt_ctx_fini(fw->ctx);
 	complete_all(&fw->done);
 }
@@ -920,6 +949,7 @@ static void fini_work_fn(struct work_struct *work)
 static void start_fini(struct fini_work *fw, struct mock_queue *q)
 {
 	INIT_WORK_ONSTACK(&fw->work, fini_work_fn);
+	init_completion(&fw->started);
 	init_completion(&fw->done);
 	fw->ctx = &q->pctx;
 	queue_work(system_dfl_wq, &fw->work);
@@ -953,7 +983,11 @@ static void test_fini_waiting_for_job(struct kunit *test)
 							  TEST_TIMEOUT), 0);
 
 	start_fini(&fw, q);
-	msleep(20);
+	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&fw.started,
+							  TEST_TIMEOUT), 0);
+	/* negative check: the teardown waits while the job is pending */
+	KUNIT_EXPECT_EQ(test, wait_for_completion_timeout(&fw.done,
+							  NEGATIVE_CHECK), 0);
 	KUNIT_EXPECT_FALSE(test, completion_done(&fw.done));
 
 	/* the driver kills the ring */
@@ -991,7 +1025,11 @@ static void test_fini_during_wait(struct kunit *test)
 							  TEST_TIMEOUT), 0);
 
 	start_fini(&fw, q);
-	msleep(20);
+	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&fw.started,
+							  TEST_TIMEOUT), 0);
+	/* negative check: the teardown waits while the operation runs */
+	KUNIT_EXPECT_EQ(test, wait_for_completion_timeout(&fw.done,
+							  NEGATIVE_CHECK), 0);
 	KUNIT_EXPECT_FALSE(test, completion_done(&fw.done));
 	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(&pfence->base));
 
@@ -1014,7 +1052,9 @@ static void test_fini_during_wait(struct kunit *test)
 /*
  * Independent contexts are preempted concurrently: every wait operation
  * blocks until all of them are waiting, which times out with -ETIME if the
- * preemptions ran one after the other.
+ * preemptions ran one after the other. The barrier is the proof of
+ * concurrency: only NUM_PARALLEL wait operations in progress at the same
+ * time pass it. Bounded by PREEMPT_TIMEOUT per wait operation.
  */
 static void test_parallel(struct kunit *test)
 {
@@ -1043,6 +1083,8 @@ static void test_parallel(struct kunit *test)
 				    "context %d", i);
 	}
 	KUNIT_EXPECT_EQ(test, atomic_read(&barrier.waiting), NUM_PARALLEL);
+	kunit_info(test, "%d wait operations in progress together\n",
+		   atomic_read(&barrier.waiting));
 
 	for (i = 0; i < NUM_PARALLEL; i++) {
 		put_fence(pfences[i]);
@@ -1117,13 +1159,24 @@ static void test_resv_preempt_usage(struct kunit *test)
 
 	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&write->enabled,
 							  TEST_TIMEOUT), 0);
-	msleep(20);
+	/*
+	 * negative check: the waiter waits for the write fence, it must not
+	 * trigger the preemption fence, which would preempt at once
+	 */
+	KUNIT_EXPECT_TRUE(test, no_preempt_within_bound(q));
 	KUNIT_EXPECT_FALSE(test, test_bit(DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT,
 					  &pfence->base.flags));
 
 	/* not triggered yet: the context runs and publishes */
 	job = mock_submit(q);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(job));
+	if (IS_ERR(job)) {
+		/* the waiter preempted: let it finish, it uses this stack */
+		KUNIT_FAIL(test, "publishing failed: %ld", PTR_ERR(job));
+		mock_job_signal(write, 0);
+		flush_work(&w.work);
+		destroy_work_on_stack(&w.work);
+		goto out;
+	}
 
 	mock_job_signal(write, 0);
 	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&job->enabled,
@@ -1138,10 +1191,11 @@ static void test_resv_preempt_usage(struct kunit *test)
 	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&q->finished,
 							  TEST_TIMEOUT), 0);
 	expect_log(test, q, expected, ARRAY_SIZE(expected));
+	dma_fence_put(&job->base);
 
+out:
 	dma_resv_fini(&resv);
 	dma_fence_put(&write->base);
-	dma_fence_put(&job->base);
 	put_fence(pfence);
 	mock_queue_destroy(other);
 	mock_queue_destroy(q);
@@ -1272,6 +1326,13 @@ static void test_wait_again(struct kunit *test)
  * triggers preempt the queues, which resume by themselves. Every published
  * job must signal, in order; no job may be published after the preemption
  * took the last one, nor while the queue is stopped.
+ *
+ * Concurrency is proven, not assumed: all threads pass a start barrier
+ * together, the test counts the operations (publishing, or a preemption
+ * from trigger to signal) in progress at the same time and requires at
+ * least two, and it requires publishing attempts made while a preemption
+ * was in progress. The run lasts STRESS_MS; every preemption wait is
+ * bounded by TEST_TIMEOUT, so is the teardown.
  */
 #define STRESS_QUEUES		2
 #define STRESS_PUBLISHERS	3
@@ -1285,7 +1346,45 @@ struct stress {
 	atomic_t submit_errors;
 	atomic_t preempt_errors;
 	atomic_t timeouts;
+
+	/* proof of concurrency */
+	int threads;
+	atomic_t started;
+	atomic_t in_flight;
+	atomic_t max_in_flight;
+	atomic_t preempting;
+	atomic_t overlaps;
 };
+
+static void note_max(atomic_t *max, int value)
+{
+	int old = atomic_read(max);
+
+	while (old < value && !atomic_try_cmpxchg(max, &old, value))
+		;
+}
+
+static void stress_op_begin(struct stress *s)
+{
+	note_max(&s->max_in_flight, atomic_inc_return(&s->in_flight));
+}
+
+static void stress_op_end(struct stress *s)
+{
+	atomic_dec(&s->in_flight);
+}
+
+/* The start barrier: returns once every thread got there */
+static void stress_start(struct stress *s)
+{
+	atomic_inc(&s->started);
+	/* wake_up_var() needs the store ordered before it */
+	smp_mb__after_atomic();
+	wake_up_var(&s->started);
+	wait_var_event_timeout(&s->started,
+			       atomic_read(&s->started) >= s->threads ||
+			       kthread_should_stop(), TEST_TIMEOUT);
+}
 
 struct stress_thread {
 	struct stress *s;
@@ -1299,18 +1398,25 @@ static int stress_publisher(void *arg)
 	unsigned int n = t->id;
 	struct mock_job *job;
 
+	stress_start(s);
 	while (!kthread_should_stop()) {
+		stress_op_begin(s);
+		if (atomic_read(&s->preempting))
+			atomic_inc(&s->overlaps);
 		job = mock_submit(s->qs[n++ % STRESS_QUEUES]);
+		stress_op_end(s);
 		if (IS_ERR(job)) {
 			if (PTR_ERR(job) == -EAGAIN)
 				atomic_inc(&s->rejected);
 			else
 				atomic_inc(&s->submit_errors);
+			/* load: back off, let the queue resume */
 			usleep_range(20, 50);
 			continue;
 		}
 		atomic_inc(&s->published);
 		dma_fence_put(&job->base);
+		/* load: vary the submission rate */
 		if (n % 8 == 0)
 			usleep_range(10, 30);
 		else
@@ -1328,6 +1434,7 @@ static int stress_trigger(void *arg)
 	struct dma_fence_preempt *pfence;
 	struct mock_queue *q;
 
+	stress_start(s);
 	while (!kthread_should_stop()) {
 		q = s->qs[n++ % STRESS_QUEUES];
 		/* preempt while jobs are in flight, if there are any */
@@ -1335,13 +1442,18 @@ static int stress_trigger(void *arg)
 				   HZ / 10);
 		pfence = mock_get_cur(q);
 		if (pfence) {
+			atomic_inc(&s->preempting);
+			stress_op_begin(s);
 			dma_fence_enable_signaling(&pfence->base);
 			if (wait_fence(&pfence->base) <= 0)
 				atomic_inc(&s->timeouts);
 			else if (pfence->base.error)
 				atomic_inc(&s->preempt_errors);
+			stress_op_end(s);
+			atomic_dec(&s->preempting);
 			put_fence(pfence);
 		}
+		/* load: let the queue resume and fill up again */
 		usleep_range(200, 500);
 	}
 
@@ -1357,6 +1469,7 @@ static void test_stress(struct kunit *test)
 
 	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, s);
+	s->threads = STRESS_PUBLISHERS + STRESS_TRIGGERS;
 	for (i = 0; i < STRESS_QUEUES; i++) {
 		s->qs[i] = mock_queue_create(test, 32 + i, PREEMPT_TIMEOUT);
 		s->qs[i]->hw_auto = true;
@@ -1383,10 +1496,15 @@ static void test_stress(struct kunit *test)
 			n++;
 	}
 
+	KUNIT_EXPECT_EQ(test, n, STRESS_PUBLISHERS + STRESS_TRIGGERS);
+	KUNIT_EXPECT_NE(test, wait_var_event_timeout(&s->started,
+						     atomic_read(&s->started) >=
+						     s->threads, TEST_TIMEOUT),
+			0);
+	/* the duration of the run, not an ordering */
 	msleep(STRESS_MS);
 	for (i = 0; i < n; i++)
 		kthread_stop(tasks[i]);
-	KUNIT_EXPECT_EQ(test, n, STRESS_PUBLISHERS + STRESS_TRIGGERS);
 
 	for (i = 0; i < STRESS_QUEUES; i++) {
 		struct mock_queue *q = s->qs[i];
@@ -1413,8 +1531,12 @@ static void test_stress(struct kunit *test)
 	KUNIT_EXPECT_GT(test, atomic_read(&s->rejected), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&s->published),
 			(int)(s->qs[0]->job_seqno + s->qs[1]->job_seqno));
+	KUNIT_EXPECT_GE(test, atomic_read(&s->max_in_flight), 2);
+	KUNIT_EXPECT_GT(test, atomic_read(&s->overlaps), 0);
 	kunit_info(test, "%d jobs published, %d rejected, %d preemptions\n",
 		   atomic_read(&s->published), atomic_read(&s->rejected), calls);
+	kunit_info(test, "up to %d operations in progress together, %d publishing attempts during a preemption\n",
+		   atomic_read(&s->max_in_flight), atomic_read(&s->overlaps));
 
 	for (i = 0; i < STRESS_QUEUES; i++)
 		mock_queue_free(s->qs[i]);

@@ -10,7 +10,6 @@
 
 #include <kunit/test.h>
 #include <linux/completion.h>
-#include <linux/delay.h>
 #include <linux/dma-resv.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -18,6 +17,12 @@
 
 #define NUM_USAGES	(DMA_RESV_USAGE_PREEMPT + 1)
 #define TEST_TIMEOUT	(5 * HZ)
+/*
+ * Negative checks ("this fence is not enabled"): how long a test watches for
+ * signaling to be enabled, giving a wrong implementation the chance to do
+ * it. Passing such a check only means it did not happen within this bound.
+ */
+#define NEGATIVE_CHECK_MS	20
 
 /* Events recorded in a struct test_log */
 #define EV_ENABLE	0x100
@@ -106,6 +111,16 @@ static void test_fence_signal(struct test_fence *tf)
 static bool test_fence_enabled(struct test_fence *tf)
 {
 	return completion_done(&tf->enabled);
+}
+
+/*
+ * Negative check: watches for signaling to be enabled on @tf for
+ * NEGATIVE_CHECK_MS, returns true if it was not.
+ */
+static bool test_fence_not_enabled_within_bound(struct test_fence *tf)
+{
+	return !wait_for_completion_timeout(&tf->enabled,
+					    msecs_to_jiffies(NEGATIVE_CHECK_MS) + 1);
 }
 
 /* A reservation object with one unsignaled fence per usage. */
@@ -396,8 +411,11 @@ static void test_wait_preempt_order(struct kunit *test)
 
 	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&other->enabled,
 							    TEST_TIMEOUT));
-	/* Give a wrong implementation the chance to trigger preemption */
-	msleep(20);
+	/*
+	 * Negative check: give a wrong implementation the chance to trigger
+	 * preemption while the other fence is pending.
+	 */
+	KUNIT_EXPECT_TRUE(test, test_fence_not_enabled_within_bound(preempt[0]));
 	KUNIT_EXPECT_FALSE(test, test_fence_enabled(preempt[0]));
 	KUNIT_EXPECT_FALSE(test, test_fence_enabled(preempt[1]));
 
@@ -540,11 +558,12 @@ static void test_get_singleton_preempt_order(struct kunit *test)
 	/* Both others may run concurrently, the preemption waits */
 	KUNIT_EXPECT_TRUE(test, test_fence_enabled(other[0]));
 	KUNIT_EXPECT_TRUE(test, test_fence_enabled(other[1]));
-	msleep(20);
+	/* Negative checks: not triggered while an other fence is pending */
+	KUNIT_EXPECT_TRUE(test, test_fence_not_enabled_within_bound(preempt));
 	KUNIT_EXPECT_FALSE(test, test_fence_enabled(preempt));
 
 	test_fence_signal(other[0]);
-	msleep(20);
+	KUNIT_EXPECT_TRUE(test, test_fence_not_enabled_within_bound(preempt));
 	KUNIT_EXPECT_FALSE(test, test_fence_enabled(preempt));
 	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(singleton));
 

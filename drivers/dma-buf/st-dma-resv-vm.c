@@ -6,11 +6,13 @@
  * Exclusion is checked with threads: a reader of a write-locked buffer must
  * block, a reader of another buffer must not. The stress case runs readers
  * on their own VMs and writers on the shared buffers for about two seconds,
- * with a counter that only these locks protect.
+ * with a counter that only these locks protect. The concurrent cases start
+ * their threads with a barrier and count the operations that overlapped.
  */
 
 #include <kunit/static_stub.h>
 #include <kunit/test.h>
+#include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/dma-buf.h>
@@ -26,13 +28,75 @@
 #include "dma-resv-vm-test.h"
 
 #define TEST_TIMEOUT	(10 * HZ)
+/*
+ * Negative checks ("this thread stays blocked"): how long a test waits for a
+ * lock that must not be granted. Passing such a check only means that it was
+ * not granted within this bound.
+ */
 #define BLOCK_CHECK_MS	100
+/* one jiffy more: a wait of N jiffies may end up to one jiffy early */
+#define BLOCK_CHECK	(msecs_to_jiffies(BLOCK_CHECK_MS) + 1)
+
+/*
+ * A start barrier for the threads of a concurrent case: returns once
+ * @count threads got there, or false after TEST_TIMEOUT. The last thread to
+ * arrive starts the clock: the run ends @len jiffies later, at *@end, so
+ * that a slow start does not eat into the run.
+ */
+static bool test_start_barrier(atomic_t *arrived, int count,
+			       unsigned long *end, unsigned long len)
+{
+	if (atomic_inc_return(arrived) == count) {
+		/* 0 means "not started"; pairs with the acquire below */
+		smp_store_release(end, (jiffies + len) ?: 1);
+		/* wake_up_var() needs the store ordered before it */
+		smp_mb();
+		wake_up_var(arrived);
+	}
+	/* pairs with the release above: *end is read after the wait */
+	if (wait_var_event_timeout(arrived, smp_load_acquire(end),
+				   TEST_TIMEOUT))
+		return true;
+	/* Not all threads came: end the run now, for every thread */
+	cmpxchg(end, 0, jiffies ?: 1);
+	return false;
+}
+
+/* Records the largest @value seen in @max */
+static void test_note_max(atomic_t *max, int value)
+{
+	int old = atomic_read(max);
+
+	while (old < value && !atomic_try_cmpxchg(max, &old, value))
+		;
+}
 
 struct test_vm {
 	struct dma_resv_vm base;
 	struct dma_resv resv;
 	bool *released;
 };
+
+/*
+ * Waits until a writer backed off on @vm, at most TEST_TIMEOUT: it holds a
+ * reference to @vm, taken before trying the VM's lock and kept while it
+ * slow-locks it, and it released @buf. Before the write lock took @buf the
+ * writer has no reference, after that @buf stays locked until the back-off.
+ * No wait queue is woken for that state: poll it.
+ */
+static bool test_wait_backed_off(struct dma_resv *buf, struct test_vm *vm)
+{
+	unsigned long end = jiffies + TEST_TIMEOUT;
+
+	while (kref_read(&vm->base.refcount) < 2 ||
+	       ww_mutex_is_locked(&buf->lock)) {
+		if (time_after(jiffies, end))
+			return false;
+		usleep_range(100, 200);
+	}
+
+	return true;
+}
 
 static void test_vm_release(struct dma_resv_vm *vm)
 {
@@ -458,7 +522,9 @@ static void test_writer_excludes_readers(struct kunit *test)
 	/* The reader of the other buffer is not held up. */
 	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&rc.locked,
 							    TEST_TIMEOUT));
-	msleep(BLOCK_CHECK_MS);
+	/* Negative check: the readers of buf stay blocked, for a bound */
+	KUNIT_EXPECT_FALSE(test, wait_for_completion_timeout(&ra.locked,
+							     BLOCK_CHECK));
 	KUNIT_EXPECT_FALSE(test, completion_done(&ra.locked));
 	KUNIT_EXPECT_FALSE(test, completion_done(&rb.locked));
 
@@ -496,7 +562,9 @@ static void test_reader_blocks_writer(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&rb.locked,
 							    TEST_TIMEOUT));
 	test_locker_start(test, &w, buf, NULL);
-	msleep(BLOCK_CHECK_MS);
+	/* Negative check: the writer stays blocked, for a bound */
+	KUNIT_EXPECT_FALSE(test, wait_for_completion_timeout(&w.locked,
+							     BLOCK_CHECK));
 	KUNIT_EXPECT_FALSE(test, completion_done(&w.locked));
 	test_locker_stop(test, &rb);
 	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&w.locked,
@@ -664,8 +732,10 @@ static void test_abba_backoff(struct kunit *test)
 
 	thread = kthread_run(test_abba_writer, &t, "dma-resv-vm-abba");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(thread));
-	wait_for_completion(&t.started);
-	msleep(BLOCK_CHECK_MS);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&t.started,
+							    TEST_TIMEOUT));
+	/* Wait for the back-off itself; y stays held, so does the writer. */
+	KUNIT_ASSERT_TRUE(test, test_wait_backed_off(t.buf, t.y));
 	KUNIT_EXPECT_FALSE(test, completion_done(&t.done));
 
 	/* The writer backed off: the buffer is free for the older context. */
@@ -737,8 +807,10 @@ static void test_vm_destroyed_during_backoff(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, dma_resv_lock(&t.v->resv, &ctx), 0);
 	thread = kthread_run(test_dying_writer, &t, "dma-resv-vm-dying");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(thread));
-	wait_for_completion(&t.started);
-	msleep(BLOCK_CHECK_MS);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&t.started,
+							    TEST_TIMEOUT));
+	/* Wait for the back-off itself; v stays held, so does the writer. */
+	KUNIT_ASSERT_TRUE(test, test_wait_backed_off(t.buf, t.v));
 	KUNIT_EXPECT_FALSE(test, completion_done(&t.done));
 	/* The backed-off writer references v. */
 	KUNIT_EXPECT_EQ(test, kref_read(&t.v->base.refcount), 2);
@@ -932,14 +1004,29 @@ static void test_bind_enomem(struct kunit *test)
 }
 
 #define RACE_POOL	4
+#define RACE_RUN	msecs_to_jiffies(500)
 
 struct test_race {
 	struct dma_resv *buf;
 	struct test_vm *pool[RACE_POOL];
 	unsigned long end;
 	struct completion done[3];
-	unsigned int writes, bad, churn;
+	unsigned int writes, churn;
+	atomic_t bad;		/* failures, from any of the threads */
+	atomic_t started;	/* start barrier */
+	atomic_t in_flight;	/* loop iterations in progress */
+	atomic_t max_in_flight;
 };
+
+static void test_race_begin(struct test_race *r)
+{
+	test_note_max(&r->max_in_flight, atomic_inc_return(&r->in_flight));
+}
+
+static void test_race_end(struct test_race *r)
+{
+	atomic_dec(&r->in_flight);
+}
 
 /* Holding the write lock, exactly the bound pool VMs are held. */
 static int test_race_writer(void *arg)
@@ -948,22 +1035,26 @@ static int test_race_writer(void *arg)
 	struct ww_acquire_ctx ctx;
 	int i;
 
+	if (!test_start_barrier(&r->started, 3, &r->end, RACE_RUN))
+		atomic_inc(&r->bad);
 	while (time_before(jiffies, r->end)) {
+		test_race_begin(r);
 		ww_acquire_init(&ctx, &reservation_ww_class);
 		if (dma_resv_write_lock(r->buf, &ctx)) {
-			r->bad++;
+			atomic_inc(&r->bad);
 		} else {
 			for (i = 0; i < RACE_POOL; i++) {
 				struct test_vm *v = r->pool[i];
 
 				if (dma_resv_vm_is_bound(r->buf, &v->base) !=
 				    test_held(&v->resv, &ctx))
-					r->bad++;
+					atomic_inc(&r->bad);
 			}
 			r->writes++;
 			dma_resv_write_unlock(r->buf);
 		}
 		ww_acquire_fini(&ctx);
+		test_race_end(r);
 		cond_resched();
 	}
 	complete(&r->done[0]);
@@ -977,14 +1068,17 @@ static int test_race_binder(void *arg)
 	struct test_vm *v;
 	unsigned int n = 0;
 
+	if (!test_start_barrier(&r->started, 3, &r->end, RACE_RUN))
+		atomic_inc(&r->bad);
 	while (time_before(jiffies, r->end)) {
 		struct dma_resv_vm *pv = &r->pool[n % RACE_POOL]->base;
 
+		test_race_begin(r);
 		dma_resv_lock(r->buf, NULL);
 		if (dma_resv_vm_is_bound(r->buf, pv))
 			dma_resv_unbind_vm(r->buf, pv);
 		else if (dma_resv_bind_vm(r->buf, pv))
-			r->bad++;
+			atomic_inc(&r->bad);
 		dma_resv_unlock(r->buf);
 
 		/* A short-lived VM, destroyed right after unbinding. */
@@ -994,7 +1088,7 @@ static int test_race_binder(void *arg)
 			dma_resv_vm_init(&v->base, &v->resv, test_vm_release);
 			dma_resv_lock(r->buf, NULL);
 			if (dma_resv_bind_vm(r->buf, &v->base))
-				r->bad++;
+				atomic_inc(&r->bad);
 			dma_resv_unlock(r->buf);
 			cond_resched();
 			dma_resv_lock(r->buf, NULL);
@@ -1003,6 +1097,7 @@ static int test_race_binder(void *arg)
 			dma_resv_vm_put(&v->base);
 			r->churn++;
 		}
+		test_race_end(r);
 		n++;
 		cond_resched();
 	}
@@ -1017,10 +1112,13 @@ static int test_race_contender(void *arg)
 	struct ww_acquire_ctx ctx;
 	unsigned int n = 0;
 
+	if (!test_start_barrier(&r->started, 3, &r->end, RACE_RUN))
+		atomic_inc(&r->bad);
 	while (time_before(jiffies, r->end)) {
 		struct dma_resv *a = &r->pool[n % RACE_POOL]->resv;
 		struct dma_resv *b = &r->pool[(n + 1) % RACE_POOL]->resv;
 
+		test_race_begin(r);
 		ww_acquire_init(&ctx, &reservation_ww_class);
 		dma_resv_lock(a, &ctx);
 		if (dma_resv_lock(b, &ctx) == -EDEADLK) {
@@ -1029,31 +1127,39 @@ static int test_race_contender(void *arg)
 			if (dma_resv_lock(a, &ctx) == -EDEADLK) {
 				dma_resv_unlock(b);
 				ww_acquire_fini(&ctx);
+				test_race_end(r);
 				n++;
 				continue;
 			}
 		}
+		/* Load: hold the locks long enough for the writer to wait */
 		usleep_range(10, 50);
 		dma_resv_unlock(b);
 		dma_resv_unlock(a);
 		ww_acquire_fini(&ctx);
+		test_race_end(r);
 		n++;
 	}
 	complete(&r->done[2]);
 	return 0;
 }
 
-/* Bind, unbind and VM destruction racing a writer, with real back-offs. */
+/*
+ * Bind, unbind and VM destruction racing a writer, with real back-offs: the
+ * writer must always hold exactly the VMs bound at the time. The three
+ * threads pass a start barrier together and the test requires iterations of
+ * two of them to have overlapped. About 500 ms, bounded by TEST_TIMEOUT.
+ */
 static void test_race_bind_writer(struct kunit *test)
 {
 	int (*fns[])(void *) = { test_race_writer, test_race_binder,
 				 test_race_contender };
 	struct test_race r = { .buf = test_buf_create(test) };
+	unsigned long bound = RACE_RUN + 2 * TEST_TIMEOUT;
 	int i;
 
 	for (i = 0; i < RACE_POOL; i++)
 		r.pool[i] = test_vm_create(test);
-	r.end = jiffies + msecs_to_jiffies(500);
 
 	for (i = 0; i < ARRAY_SIZE(fns); i++) {
 		init_completion(&r.done[i]);
@@ -1062,13 +1168,14 @@ static void test_race_bind_writer(struct kunit *test)
 	}
 	for (i = 0; i < ARRAY_SIZE(fns); i++)
 		KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&r.done[i],
-								    TEST_TIMEOUT));
+								    bound));
 
-	KUNIT_EXPECT_EQ(test, r.bad, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&r.bad), 0);
 	KUNIT_EXPECT_GT(test, r.writes, 0);
 	KUNIT_EXPECT_GT(test, r.churn, 0);
-	kunit_info(test, "%u writes, %u VMs created and destroyed\n",
-		   r.writes, r.churn);
+	KUNIT_EXPECT_GE(test, atomic_read(&r.max_in_flight), 2);
+	kunit_info(test, "%u writes, %u VMs created and destroyed, up to %d threads in an iteration together\n",
+		   r.writes, r.churn, atomic_read(&r.max_in_flight));
 
 	for (i = 0; i < RACE_POOL; i++) {
 		if (dma_resv_vm_is_bound(r.buf, &r.pool[i]->base))
@@ -1083,6 +1190,7 @@ static void test_race_bind_writer(struct kunit *test)
 #define STRESS_BUFS	4
 #define STRESS_READERS	4
 #define STRESS_WRITERS	2
+#define STRESS_RUN	(2 * HZ)
 
 struct test_stress_buf {
 	struct dma_resv resv;
@@ -1101,6 +1209,8 @@ struct test_stress {
 	atomic_t running;
 	struct completion done;
 	unsigned long reads[STRESS_READERS];
+	atomic_t started;
+	atomic_t max_readers;
 };
 
 struct test_stress_arg {
@@ -1123,6 +1233,9 @@ static int test_stress_reader(void *arg)
 	unsigned long v;
 	int i, ret;
 
+	if (!test_start_barrier(&s->started, STRESS_READERS + STRESS_WRITERS,
+				&s->end, STRESS_RUN))
+		atomic_inc(&s->violations);
 	while (time_before(jiffies, s->end)) {
 		ww_acquire_init(&ctx, &reservation_ww_class);
 		/* One submission using every shared buffer: one lock. */
@@ -1134,10 +1247,12 @@ static int test_stress_reader(void *arg)
 		for (i = 0; i < STRESS_BUFS; i++) {
 			struct test_stress_buf *b = &s->bufs[i];
 
-			atomic_inc(&b->readers);
+			test_note_max(&s->max_readers,
+				      atomic_inc_return(&b->readers));
 			if (atomic_read(&b->writers))
 				atomic_inc(&s->violations);
 			v = READ_ONCE(b->value);
+			/* Load: widen the window for a writer or a reader */
 			if (!(get_random_u32() & 7))
 				usleep_range(1, 10);
 			else
@@ -1169,6 +1284,9 @@ static int test_stress_writer(void *arg)
 	unsigned long v;
 	int ret;
 
+	if (!test_start_barrier(&s->started, STRESS_READERS + STRESS_WRITERS,
+				&s->end, STRESS_RUN))
+		atomic_inc(&s->violations);
 	while (time_before(jiffies, s->end)) {
 		struct test_stress_buf *b = &s->bufs[get_random_u32_below(STRESS_BUFS)];
 		bool with_priv = n++ & 1;
@@ -1188,6 +1306,7 @@ static int test_stress_writer(void *arg)
 		    atomic_read(&b->readers))
 			atomic_inc(&s->violations);
 		v = READ_ONCE(b->value);
+		/* Load: widen the window for a lost update or a reader */
 		if (!(get_random_u32() & 3))
 			usleep_range(1, 10);
 		else
@@ -1210,6 +1329,9 @@ static int test_stress_writer(void *arg)
  * About two seconds of readers on their own VMs and writers on the shared
  * buffers. A reader must never see a writer or a value change under it, no
  * writer update may be lost, every thread progresses and nothing deadlocks.
+ * The threads pass a start barrier together, and readers of different VMs
+ * must have held the same buffer at the same time: the lock is shared.
+ * Bounded by 2 s + TEST_TIMEOUT.
  */
 static void test_stress(struct kunit *test)
 {
@@ -1232,7 +1354,6 @@ static void test_stress(struct kunit *test)
 
 	init_completion(&s->done);
 	atomic_set(&s->running, ARRAY_SIZE(args));
-	s->end = jiffies + 2 * HZ;
 	for (i = 0; i < ARRAY_SIZE(args); i++) {
 		struct task_struct *t;
 
@@ -1244,7 +1365,7 @@ static void test_stress(struct kunit *test)
 		KUNIT_ASSERT_FALSE(test, IS_ERR(t));
 	}
 	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&s->done,
-							    2 * HZ + TEST_TIMEOUT));
+							    STRESS_RUN + 2 * TEST_TIMEOUT));
 
 	KUNIT_EXPECT_EQ(test, atomic_read(&s->violations), 0);
 	for (i = 0; i < STRESS_BUFS; i++) {
@@ -1254,8 +1375,10 @@ static void test_stress(struct kunit *test)
 	KUNIT_EXPECT_GT(test, total, 0);
 	for (i = 0; i < STRESS_READERS; i++)
 		KUNIT_EXPECT_GT(test, s->reads[i], 0);
-	kunit_info(test, "%lu writes, reads %lu %lu %lu %lu\n", total,
-		   s->reads[0], s->reads[1], s->reads[2], s->reads[3]);
+	KUNIT_EXPECT_GE(test, atomic_read(&s->max_readers), 2);
+	kunit_info(test, "%lu writes, reads %lu %lu %lu %lu, up to %d readers of a buffer together\n",
+		   total, s->reads[0], s->reads[1], s->reads[2], s->reads[3],
+		   atomic_read(&s->max_readers));
 
 	for (i = 0; i < STRESS_READERS; i++) {
 		for (j = 0; j < STRESS_BUFS; j++)

@@ -28,7 +28,11 @@
 
 /* How long a test waits for something that must happen */
 #define WAIT_TIMEOUT		(2 * HZ)
-/* Long enough for the scheduler to do what it must not do */
+/*
+ * Negative checks: how long a test watches for something the scheduler must
+ * not do, long enough for a wrong implementation to do it. Passing such a
+ * check only means that it did not happen within this bound.
+ */
 #define SETTLE_MS		20
 /* Preemption timeout of the contexts: longer than a test holds a gate */
 #define PREEMPT_TIMEOUT		(4 * WAIT_TIMEOUT)
@@ -607,6 +611,32 @@ static bool enabled(struct dma_fence *fence)
 }
 
 /*
+ * Negative check: watches @cond for SETTLE_MS and is true if it stayed false
+ * all along. Nothing wakes the test when these conditions change: poll.
+ */
+#define stays_false(cond) ({						\
+	unsigned long __end = jiffies + msecs_to_jiffies(SETTLE_MS) + 1;\
+	bool __hit;							\
+									\
+	for (;;) {							\
+		__hit = (cond);						\
+		if (__hit || !time_before(jiffies, __end))		\
+			break;						\
+		usleep_range(500, 1000);				\
+	}								\
+	!__hit;								\
+})
+
+static bool any_enabled(struct mock_pctx **pctxs, unsigned int count)
+{
+	while (count--)
+		if (enabled(pfence_of(pctxs[count])))
+			return true;
+
+	return false;
+}
+
+/*
  * Tears down the dependency fences and contexts of the test and checks that
  * every fence was freed, the dependencies of the jobs included.
  */
@@ -684,13 +714,16 @@ static void drm_sched_preempt_after_deps(struct kunit *test)
 	finished = submit(t, job);
 
 	KUNIT_ASSERT_TRUE(test, dep_fence_wait_enabled(a));
-	msleep(SETTLE_MS);
+	KUNIT_EXPECT_TRUE(test, stays_false(enabled(p) ||
+					    atomic_read(&pctx->preempts)));
 	KUNIT_EXPECT_FALSE(test, enabled(p));
 	KUNIT_EXPECT_EQ(test, atomic_read(&pctx->preempts), 0);
 
 	dep_fence_signal(a, 0);
 	KUNIT_ASSERT_TRUE(test, dep_fence_wait_enabled(b));
-	msleep(SETTLE_MS);
+	KUNIT_EXPECT_TRUE(test, stays_false(enabled(p) ||
+					    atomic_read(&pctx->preempts) ||
+					    job_ran(job)));
 	KUNIT_EXPECT_FALSE(test, enabled(p));
 	KUNIT_EXPECT_EQ(test, atomic_read(&pctx->preempts), 0);
 	KUNIT_EXPECT_FALSE(test, job_ran(job));
@@ -731,7 +764,7 @@ static void drm_sched_preempt_together(struct kunit *test)
 	finished = submit(t, job);
 
 	KUNIT_ASSERT_TRUE(test, dep_fence_wait_enabled(a));
-	msleep(SETTLE_MS);
+	KUNIT_EXPECT_TRUE(test, stays_false(any_enabled(pctxs, ARRAY_SIZE(pctxs))));
 	for (i = 0; i < ARRAY_SIZE(pctxs); i++)
 		KUNIT_EXPECT_FALSE(test, enabled(pfence_of(pctxs[i])));
 
@@ -739,7 +772,7 @@ static void drm_sched_preempt_together(struct kunit *test)
 	for (i = 0; i < ARRAY_SIZE(pctxs); i++)
 		KUNIT_ASSERT_TRUE_MSG(test, mock_pctx_wait_entered(pctxs[i]),
 				      "preemption %u not started", i);
-	msleep(SETTLE_MS);
+	KUNIT_EXPECT_TRUE(test, stays_false(job_ran(job)));
 	KUNIT_EXPECT_FALSE(test, job_ran(job));
 	for (i = 0; i < ARRAY_SIZE(pctxs); i++) {
 		KUNIT_EXPECT_EQ(test, pctxs[i]->done_seq, 0);
@@ -750,7 +783,7 @@ static void drm_sched_preempt_together(struct kunit *test)
 	for (i = ARRAY_SIZE(pctxs); i--;) {
 		complete_all(&pctxs[i]->gate);
 		if (i) {
-			msleep(SETTLE_MS);
+			KUNIT_EXPECT_TRUE(test, stays_false(job_ran(job)));
 			KUNIT_EXPECT_FALSE(test, job_ran(job));
 		}
 	}
@@ -785,7 +818,7 @@ static void drm_sched_preempt_only(struct kunit *test)
 	for (i = 0; i < ARRAY_SIZE(pctxs); i++)
 		KUNIT_ASSERT_TRUE_MSG(test, mock_pctx_wait_entered(pctxs[i]),
 				      "preemption %u not started", i);
-	msleep(SETTLE_MS);
+	KUNIT_EXPECT_TRUE(test, stays_false(job_ran(job)));
 	KUNIT_EXPECT_FALSE(test, job_ran(job));
 
 	for (i = 0; i < ARRAY_SIZE(pctxs); i++)
@@ -937,7 +970,7 @@ static void drm_sched_preempt_dedup(struct kunit *test)
 
 	finished = submit(t, job);
 	KUNIT_ASSERT_TRUE(test, dep_fence_wait_enabled(a));
-	msleep(SETTLE_MS);
+	KUNIT_EXPECT_TRUE(test, stays_false(enabled(p2) || enabled(q)));
 	KUNIT_EXPECT_FALSE(test, enabled(p2));
 	KUNIT_EXPECT_FALSE(test, enabled(q));
 	dep_fence_signal(a, 0);
@@ -1005,14 +1038,16 @@ static void drm_sched_preempt_resv(struct kunit *test)
 	bookkeep_finished = submit(t, bookkeep);
 
 	KUNIT_ASSERT_TRUE(test, dep_fence_wait_enabled(k));
-	msleep(SETTLE_MS);
+	KUNIT_EXPECT_TRUE(test, stays_false(enabled(p) ||
+					    READ_ONCE(own->enable_seq)));
 	KUNIT_EXPECT_FALSE(test, enabled(p));
 	KUNIT_EXPECT_EQ(test, own->enable_seq, 0);
 
 	dep_fence_signal(k, 0);
 	dep_fence_signal(r, 0);
 	KUNIT_ASSERT_TRUE(test, dep_fence_wait_enabled(b));
-	msleep(SETTLE_MS);
+	KUNIT_EXPECT_TRUE(test, stays_false(enabled(p) ||
+					    READ_ONCE(own->enable_seq)));
 	KUNIT_EXPECT_FALSE(test, enabled(p));
 	KUNIT_EXPECT_EQ(test, own->enable_seq, 0);
 
@@ -1023,11 +1058,11 @@ static void drm_sched_preempt_resv(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, mock_pctx_wait_entered(pctx));
 	KUNIT_EXPECT_GT(test, own->enable_seq, b->signal_seq);
 	KUNIT_EXPECT_GT(test, pctx->preempt_seq, b->signal_seq);
-	msleep(SETTLE_MS);
+	KUNIT_EXPECT_TRUE(test, stays_false(job_ran(job)));
 	KUNIT_EXPECT_FALSE(test, job_ran(job));
 
 	complete_all(&pctx->gate);
-	msleep(SETTLE_MS);
+	KUNIT_EXPECT_TRUE(test, stays_false(job_ran(job)));
 	KUNIT_EXPECT_FALSE(test, job_ran(job));
 
 	dep_fence_signal(own, 0);
@@ -1065,7 +1100,8 @@ static void drm_sched_preempt_kill_waiting(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, dep_fence_wait_enabled(a));
 
 	drm_sched_entity_kill(&entity->base);
-	msleep(SETTLE_MS);
+	KUNIT_EXPECT_TRUE(test, stays_false(enabled(p) ||
+					    dma_fence_is_signaled(finished)));
 	KUNIT_EXPECT_FALSE(test, enabled(p));
 	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(finished));
 
@@ -1108,11 +1144,11 @@ static void drm_sched_preempt_kill_preempting(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, mock_pctx_wait_entered(pctxs[1]));
 
 	drm_sched_entity_kill(&entity->base);
-	msleep(SETTLE_MS);
+	KUNIT_EXPECT_TRUE(test, stays_false(dma_fence_is_signaled(finished)));
 	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(finished));
 
 	complete_all(&pctxs[0]->gate);
-	msleep(SETTLE_MS);
+	KUNIT_EXPECT_TRUE(test, stays_false(dma_fence_is_signaled(finished)));
 	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(finished));
 
 	complete_all(&pctxs[1]->gate);
@@ -1226,6 +1262,11 @@ static struct kunit_suite drm_sched_preempt = {
  * current fence of one of four contexts, which resume themselves with a new
  * fence once preempted, or the fence of a context of the job alone. The test
  * is bounded by STRESS_DEADLINE.
+ *
+ * The schedulers must run jobs while the test still submits: the test
+ * counts the jobs that ran before the last one was pushed and requires
+ * some, so that submission and execution overlapped rather than running one
+ * after the other. It does not measure whether preemptions overlapped too.
  */
 
 #define STRESS_JOBS		1024
@@ -1282,12 +1323,14 @@ struct stress_job {
  * @run_violations: jobs that ran with a dependency not resolved
  * @preempt_violations: preemptions triggered too early
  * @private_preempts: preemptions of the contexts of a single job
+ * @ran: jobs that ran so far
  */
 struct stress {
 	struct stress_job *jobs;
 	atomic_t run_violations;
 	atomic_t preempt_violations;
 	atomic_t private_preempts;
+	atomic_t ran;
 };
 
 static bool stress_dep_resolved(const struct stress_dep *dep)
@@ -1304,6 +1347,7 @@ static void stress_run_cb(struct dma_fence *fence, struct dma_fence_cb *cb)
 	struct stress_job *sj = container_of(cb, typeof(*sj), run_cb);
 	unsigned int i;
 
+	atomic_inc(&sj->stress->ran);
 	for (i = 0; i < sj->count; i++)
 		if (!stress_dep_resolved(&sj->deps[i]))
 			atomic_inc(&sj->stress->run_violations);
@@ -1352,6 +1396,7 @@ static void drm_sched_preempt_stress_test(struct kunit *test)
 	unsigned long start = jiffies;
 	unsigned long deadline = start + STRESS_DEADLINE;
 	unsigned int i, j, preempts = 0, shared_preempts = 0;
+	unsigned int ran_during_submit;
 	struct rnd_state rnd;
 	struct stress *s;
 
@@ -1380,12 +1425,14 @@ static void drm_sched_preempt_stress_test(struct kunit *test)
 		sj->stress = s;
 		sj->sched = e % 2;
 		sj->job = drm_mock_sched_job_new(test, entities[e]);
-		/* see job_new(): after the memory of every job */
-		if (i == STRESS_JOBS - 1)
-			KUNIT_ASSERT_EQ(test,
-					kunit_add_action_or_reset(test,
-								  teardown_before_jobs,
-								  t), 0);
+		/*
+		 * See job_new(): after the memory of each job, so that a case
+		 * that stops early tears down before freeing any job too.
+		 */
+		KUNIT_ASSERT_EQ(test,
+				kunit_add_action_or_reset(test,
+							  teardown_before_jobs,
+							  t), 0);
 		drm_mock_sched_job_set_duration_us(sj->job,
 						   1 + prandom_u32_state(&rnd) % 50);
 		KUNIT_ASSERT_EQ(test,
@@ -1452,11 +1499,15 @@ static void drm_sched_preempt_stress_test(struct kunit *test)
 				   i);
 		drm_sched_entity_push_job(&sj->job->base);
 
-		/* Let the schedulers run, do not only queue */
+		/*
+		 * Load, not ordering: let the schedulers run on a uniprocessor
+		 * too, do not only queue
+		 */
 		if (!(i % 16))
 			usleep_range(1000, 2000);
 		KUNIT_ASSERT_TRUE(test, time_before(jiffies, deadline));
 	}
+	ran_during_submit = atomic_read(&s->ran);
 
 	for (i = 0; i < STRESS_JOBS; i++) {
 		struct dma_fence *finished = s->jobs[i].finished;
@@ -1471,12 +1522,17 @@ static void drm_sched_preempt_stress_test(struct kunit *test)
 	}
 	KUNIT_EXPECT_EQ(test, atomic_read(&s->run_violations), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&s->preempt_violations), 0);
+	/* Proof of concurrency: jobs ran while others were submitted */
+	KUNIT_EXPECT_GT(test, ran_during_submit, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&s->ran), STRESS_JOBS);
 
 	for (i = 0; i < STRESS_SHARED; i++)
 		shared_preempts += atomic_read(&shared[i]->preempts);
 	kunit_info(test, "%u jobs, %u preemption fence dependencies, %d+%u preemptions, %u ms\n",
 		   STRESS_JOBS, preempts, atomic_read(&s->private_preempts),
 		   shared_preempts, jiffies_to_msecs(jiffies - start));
+	kunit_info(test, "%u jobs ran while the test was still submitting\n",
+		   ran_during_submit);
 
 	for (i = 0; i < STRESS_JOBS; i++)
 		kunit_release_action(test, stress_put_deps, &s->jobs[i]);

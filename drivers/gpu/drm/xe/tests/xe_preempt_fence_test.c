@@ -15,12 +15,20 @@
 #include <linux/completion.h>
 #include <linux/delay.h>
 #include <linux/irqflags.h>
+#include <linux/wait_bit.h>
 #include <linux/workqueue.h>
 
 #include "xe_device.h"
 #include "xe_kunit_helpers.h"
 
 #define PF_TEST_TIMEOUT		(5 * HZ)
+/*
+ * Negative checks ("X does not happen"): how long a case watches for X.
+ * Passing such a check only means that X did not happen within this bound.
+ */
+#define PF_TEST_NEGATIVE_MS	50
+/* one jiffy more: a wait of N jiffies may end up to one jiffy early */
+#define PF_TEST_NEGATIVE	(msecs_to_jiffies(PF_TEST_NEGATIVE_MS) + 1)
 #define PF_TEST_QUEUES		2
 #define PF_TEST_MAX_CALLS	8
 
@@ -86,6 +94,20 @@ struct pf_test {
 };
 
 static struct pf_test *pf_test;
+
+/* Polls @cond for up to PF_TEST_TIMEOUT, for states nothing wakes up on */
+#define pf_test_poll(cond) ({						\
+	unsigned long __end = jiffies + PF_TEST_TIMEOUT;		\
+	bool __ok;							\
+									\
+	for (;;) {							\
+		__ok = (cond);						\
+		if (__ok || !time_before(jiffies, __end))		\
+			break;						\
+		usleep_range(100, 200);					\
+	}								\
+	__ok;								\
+})
 
 static struct pf_test_queue *pf_test_queue(struct xe_exec_queue *q)
 {
@@ -181,6 +203,9 @@ static void pf_test_rebind_work(struct work_struct *w)
 			t->rebind_early = true;
 
 	atomic_inc(&t->rebinds);
+	/* wake_up_var() needs the store ordered before it */
+	smp_mb__after_atomic();
+	wake_up_var(&t->rebinds);
 }
 
 static const char *pf_test_fence_name(struct dma_fence *fence)
@@ -422,7 +447,13 @@ static void pf_test_last_fence_first(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, pf_test_publish(t, tq), 0);
 
 	dma_fence_enable_signaling(fence);
-	msleep(50);
+	/* The preemption waits for the last fence once it enabled signaling */
+	KUNIT_ASSERT_TRUE(test, pf_test_poll(test_bit(DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT,
+						      &t->last.flags)));
+	/* Negative check: no operation while the last fence is pending */
+	KUNIT_EXPECT_EQ(test, dma_fence_wait_timeout(fence, false,
+						     PF_TEST_NEGATIVE),
+			0);
 	KUNIT_EXPECT_EQ(test, tq->num_calls, 0);
 	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(fence));
 
@@ -451,6 +482,14 @@ static void pf_test_rearm(struct kunit *test)
 	KUNIT_ASSERT_GT(test, dma_fence_wait_timeout(first, false,
 						     PF_TEST_TIMEOUT), 0);
 	KUNIT_EXPECT_EQ(test, first->error, 0);
+	/*
+	 * The first preemption queues the rebind worker after its fence has
+	 * signaled. Let that run first: queued again while still pending,
+	 * the worker would run once for both preemptions (seen on SMP).
+	 */
+	KUNIT_ASSERT_GT(test, wait_var_event_timeout(&t->rebinds,
+						     atomic_read(&t->rebinds) == 1,
+						     PF_TEST_TIMEOUT), 0);
 
 	second = pf_test_create(test, tq);
 	KUNIT_EXPECT_EQ(test, first->context, second->context);
@@ -614,7 +653,12 @@ static void pf_test_again_killed(struct kunit *test)
 	dma_fence_put(fence);
 }
 
-/* A queue stuck in its suspend wait does not hold up another queue */
+/*
+ * A queue stuck in its suspend wait does not hold up another queue: the
+ * preemption of the other queue completes while the first one is provably
+ * in progress (inside its gated suspend wait), which is the overlap this
+ * case requires. Every wait is bounded by PF_TEST_TIMEOUT.
+ */
 static void pf_test_concurrent(struct kunit *test)
 {
 	struct pf_test *t = test->priv;
@@ -678,6 +722,7 @@ struct pf_test_remover {
 	struct work_struct work;
 	struct xe_vm *vm;
 	struct xe_exec_queue *q;
+	struct completion started;
 	struct completion done;
 };
 
@@ -685,6 +730,7 @@ static void pf_test_remove_work(struct work_struct *w)
 {
 	struct pf_test_remover *r = container_of(w, typeof(*r), work);
 
+	complete(&r->started);
 	xe_vm_remove_compute_exec_queue(r->vm, r->q);
 	complete(&r->done);
 }
@@ -715,9 +761,15 @@ static void pf_test_remove_waits(struct kunit *test)
 							  PF_TEST_TIMEOUT), 0);
 
 	INIT_WORK_ONSTACK(&remover.work, pf_test_remove_work);
+	init_completion(&remover.started);
 	init_completion(&remover.done);
 	queue_work(system_dfl_wq, &remover.work);
-	msleep(50);
+	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&remover.started,
+							  PF_TEST_TIMEOUT), 0);
+	/* Negative check: the removal waits for the preemption, for a bound */
+	KUNIT_EXPECT_EQ(test, wait_for_completion_timeout(&remover.done,
+							  PF_TEST_NEGATIVE),
+			0);
 	KUNIT_EXPECT_FALSE(test, completion_done(&remover.done));
 	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(fence));
 
