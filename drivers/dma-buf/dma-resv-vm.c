@@ -779,6 +779,19 @@ bool dma_resv_vms_test_signaled(struct dma_resv *obj,
 }
 EXPORT_SYMBOL_GPL(dma_resv_vms_test_signaled);
 
+/*
+ * Grows the array of fences of dma_resv_vms_get_fences() to @count entries.
+ * Visible to the KUnit tests, which redirect it to inject failures.
+ */
+VISIBLE_IF_KUNIT struct dma_fence **
+dma_resv_vms_fences_grow(struct dma_fence **fences, unsigned int count)
+{
+	KUNIT_STATIC_STUB_REDIRECT(dma_resv_vms_fences_grow, fences, count);
+
+	return krealloc_array(fences, count, sizeof(*fences), GFP_KERNEL);
+}
+EXPORT_SYMBOL_IF_KUNIT(dma_resv_vms_fences_grow);
+
 static int dma_resv_fences_append(struct dma_resv *resv,
 				  enum dma_resv_usage usage,
 				  unsigned int *num_fences,
@@ -792,8 +805,7 @@ static int dma_resv_fences_append(struct dma_resv *resv,
 	if (ret || !num_more)
 		return ret;
 
-	all = krealloc_array(*fences, *num_fences + num_more, sizeof(*all),
-			     GFP_KERNEL);
+	all = dma_resv_vms_fences_grow(*fences, *num_fences + num_more);
 	if (!all) {
 		for (i = 0; i < num_more; ++i)
 			dma_fence_put(more[i]);

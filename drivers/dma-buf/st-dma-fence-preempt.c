@@ -1330,8 +1330,8 @@ static void test_wait_again(struct kunit *test)
  * Concurrency is proven, not assumed: all threads pass a start barrier
  * together, the test counts the operations (publishing, or a preemption
  * from trigger to signal) in progress at the same time and requires at
- * least two, and it requires publishing attempts made while a preemption
- * was in progress. The run lasts STRESS_MS; every preemption wait is
+ * least two, and it requires publishing attempts made on a queue while a
+ * preemption of that queue was in progress. The run lasts STRESS_MS; every preemption wait is
  * bounded by TEST_TIMEOUT, so is the teardown.
  */
 #define STRESS_QUEUES		2
@@ -1352,7 +1352,9 @@ struct stress {
 	atomic_t started;
 	atomic_t in_flight;
 	atomic_t max_in_flight;
-	atomic_t preempting;
+	/* preemptions of each queue in progress */
+	atomic_t preempting[STRESS_QUEUES];
+	/* publishing attempts on a queue while it was being preempted */
 	atomic_t overlaps;
 };
 
@@ -1395,15 +1397,16 @@ static int stress_publisher(void *arg)
 {
 	struct stress_thread *t = arg;
 	struct stress *s = t->s;
-	unsigned int n = t->id;
+	unsigned int n = t->id, qi;
 	struct mock_job *job;
 
 	stress_start(s);
 	while (!kthread_should_stop()) {
+		qi = n++ % STRESS_QUEUES;
 		stress_op_begin(s);
-		if (atomic_read(&s->preempting))
+		if (atomic_read(&s->preempting[qi]))
 			atomic_inc(&s->overlaps);
-		job = mock_submit(s->qs[n++ % STRESS_QUEUES]);
+		job = mock_submit(s->qs[qi]);
 		stress_op_end(s);
 		if (IS_ERR(job)) {
 			if (PTR_ERR(job) == -EAGAIN)
@@ -1433,16 +1436,18 @@ static int stress_trigger(void *arg)
 	unsigned int n = t->id;
 	struct dma_fence_preempt *pfence;
 	struct mock_queue *q;
+	unsigned int qi;
 
 	stress_start(s);
 	while (!kthread_should_stop()) {
-		q = s->qs[n++ % STRESS_QUEUES];
+		qi = n++ % STRESS_QUEUES;
+		q = s->qs[qi];
 		/* preempt while jobs are in flight, if there are any */
 		wait_event_timeout(q->submit_wq, !list_empty_careful(&q->ring),
 				   HZ / 10);
 		pfence = mock_get_cur(q);
 		if (pfence) {
-			atomic_inc(&s->preempting);
+			atomic_inc(&s->preempting[qi]);
 			stress_op_begin(s);
 			dma_fence_enable_signaling(&pfence->base);
 			if (wait_fence(&pfence->base) <= 0)
@@ -1450,7 +1455,7 @@ static int stress_trigger(void *arg)
 			else if (pfence->base.error)
 				atomic_inc(&s->preempt_errors);
 			stress_op_end(s);
-			atomic_dec(&s->preempting);
+			atomic_dec(&s->preempting[qi]);
 			put_fence(pfence);
 		}
 		/* load: let the queue resume and fill up again */
@@ -1535,7 +1540,7 @@ static void test_stress(struct kunit *test)
 	KUNIT_EXPECT_GT(test, atomic_read(&s->overlaps), 0);
 	kunit_info(test, "%d jobs published, %d rejected, %d preemptions\n",
 		   atomic_read(&s->published), atomic_read(&s->rejected), calls);
-	kunit_info(test, "up to %d operations in progress together, %d publishing attempts during a preemption\n",
+	kunit_info(test, "up to %d operations in progress together, %d publishing attempts during a preemption of their queue\n",
 		   atomic_read(&s->max_in_flight), atomic_read(&s->overlaps));
 
 	for (i = 0; i < STRESS_QUEUES; i++)

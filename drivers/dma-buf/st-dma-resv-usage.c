@@ -8,12 +8,17 @@
  * triggered once every other fence of the object has signaled.
  */
 
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/completion.h>
+#include <linux/dma-fence-array.h>
+#include <linux/dma-fence-chain.h>
 #include <linux/dma-resv.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/workqueue.h>
+
+#include "dma-resv-test.h"
 
 #define NUM_USAGES	(DMA_RESV_USAGE_PREEMPT + 1)
 #define TEST_TIMEOUT	(5 * HZ)
@@ -114,13 +119,36 @@ static bool test_fence_enabled(struct test_fence *tf)
 }
 
 /*
- * Negative check: watches for signaling to be enabled on @tf for
- * NEGATIVE_CHECK_MS, returns true if it was not.
+ * Negative check: watches for signaling to be enabled on any of the @n
+ * fences of @tf for NEGATIVE_CHECK_MS, returns true if it was not. One
+ * jiffy more: a wait of N jiffies may end up to one jiffy early.
  */
+static bool test_fences_not_enabled_within_bound(struct test_fence **tf,
+						 unsigned int n)
+{
+	unsigned long bound = msecs_to_jiffies(NEGATIVE_CHECK_MS) + 1;
+	unsigned long end = jiffies + bound;
+	unsigned int i;
+
+	if (n == 1)
+		return !wait_for_completion_timeout(&tf[0]->enabled, bound);
+	do {
+		for (i = 0; i < n; i++)
+			if (test_fence_enabled(tf[i]))
+				return false;
+		/* polled every jiffy: the fences have no common event */
+		schedule_timeout_uninterruptible(1);
+	} while (time_before_eq(jiffies, end));
+
+	for (i = 0; i < n; i++)
+		if (test_fence_enabled(tf[i]))
+			return false;
+	return true;
+}
+
 static bool test_fence_not_enabled_within_bound(struct test_fence *tf)
 {
-	return !wait_for_completion_timeout(&tf->enabled,
-					    msecs_to_jiffies(NEGATIVE_CHECK_MS) + 1);
+	return test_fences_not_enabled_within_bound(&tf, 1);
 }
 
 /* A reservation object with one unsignaled fence per usage. */
@@ -415,7 +443,8 @@ static void test_wait_preempt_order(struct kunit *test)
 	 * Negative check: give a wrong implementation the chance to trigger
 	 * preemption while the other fence is pending.
 	 */
-	KUNIT_EXPECT_TRUE(test, test_fence_not_enabled_within_bound(preempt[0]));
+	KUNIT_EXPECT_TRUE(test,
+			  test_fences_not_enabled_within_bound(preempt, 2));
 	KUNIT_EXPECT_FALSE(test, test_fence_enabled(preempt[0]));
 	KUNIT_EXPECT_FALSE(test, test_fence_enabled(preempt[1]));
 
@@ -586,6 +615,98 @@ static void test_get_singleton_preempt_order(struct kunit *test)
 	dma_resv_fini(&resv);
 }
 
+/*
+ * Allocation failures of dma_resv_get_singleton()'s merges, injected by
+ * redirecting its allocations with KUnit static stubs: the allocation
+ * numbered test_merge_fail_at fails. KUnit runs one case at a time.
+ */
+static unsigned int test_merge_allocs, test_merge_fail_at;
+
+static struct dma_fence_array *
+test_merge_array_create(unsigned int count, struct dma_fence **fences)
+{
+	if (++test_merge_allocs == test_merge_fail_at)
+		return NULL;
+	return dma_fence_array_create(count, fences,
+				      dma_fence_context_alloc(1), 1);
+}
+
+static struct dma_fence_chain *test_merge_chain_alloc(void)
+{
+	if (++test_merge_allocs == test_merge_fail_at)
+		return NULL;
+	return dma_fence_chain_alloc();
+}
+
+/*
+ * The singleton at PREEMPT of two ordinary and two preemption fences takes
+ * four allocations: the two links of the chain, then an array for each
+ * class. Whichever fails, dma_resv_get_singleton() returns -ENOMEM and
+ * drops every reference it took; KASAN and kmemleak see what it leaks.
+ */
+static void test_get_singleton_enomem(struct kunit *test)
+{
+	struct test_fence *fences[4];
+	struct dma_fence *singleton;
+	struct dma_resv resv;
+	unsigned int i;
+	int r;
+
+	dma_resv_init(&resv);
+	for (i = 0; i < ARRAY_SIZE(fences); i++) {
+		fences[i] = test_fence_create(test, dma_fence_context_alloc(1),
+					      1, NULL, i);
+		test_resv_add(test, &resv, &fences[i]->base,
+			      i < 2 ? DMA_RESV_USAGE_READ :
+				      DMA_RESV_USAGE_PREEMPT);
+	}
+
+	kunit_activate_static_stub(test, dma_resv_merge_array_create,
+				   test_merge_array_create);
+	kunit_activate_static_stub(test, dma_resv_merge_chain_alloc,
+				   test_merge_chain_alloc);
+	for (test_merge_fail_at = 1; test_merge_fail_at <= 4;
+	     test_merge_fail_at++) {
+		test_merge_allocs = 0;
+		singleton = ERR_PTR(-EINVAL);
+		r = dma_resv_get_singleton(&resv, DMA_RESV_USAGE_PREEMPT,
+					   &singleton);
+		KUNIT_EXPECT_EQ_MSG(test, r, -ENOMEM, "allocation %u failing",
+				    test_merge_fail_at);
+		/* it got that far, and did not write a fence */
+		KUNIT_EXPECT_GE(test, test_merge_allocs, test_merge_fail_at);
+		KUNIT_EXPECT_PTR_EQ(test, singleton, ERR_PTR(-EINVAL));
+		for (i = 0; i < ARRAY_SIZE(fences); i++)
+			KUNIT_EXPECT_EQ_MSG(test,
+					    kref_read(&fences[i]->base.refcount),
+					    2u, "fence %u, allocation %u failing",
+					    i, test_merge_fail_at);
+	}
+
+	/* Without failure: exactly these four allocations */
+	test_merge_fail_at = 0;
+	test_merge_allocs = 0;
+	KUNIT_ASSERT_EQ(test, dma_resv_get_singleton(&resv,
+						     DMA_RESV_USAGE_PREEMPT,
+						     &singleton), 0);
+	KUNIT_EXPECT_EQ(test, test_merge_allocs, 4u);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_chain(singleton));
+	dma_fence_put(singleton);
+
+	/* Two ordinary fences: one array, which fails */
+	test_merge_fail_at = 1;
+	test_merge_allocs = 0;
+	KUNIT_EXPECT_EQ(test, dma_resv_get_singleton(&resv, DMA_RESV_USAGE_READ,
+						     &singleton), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, test_merge_allocs, 1u);
+	for (i = 0; i < ARRAY_SIZE(fences); i++) {
+		KUNIT_EXPECT_EQ(test, kref_read(&fences[i]->base.refcount), 2u);
+		dma_fence_signal(&fences[i]->base);
+		dma_fence_put(&fences[i]->base);
+	}
+	dma_resv_fini(&resv);
+}
+
 static void test_describe(struct kunit *test)
 {
 	static const char * const labels[] = {
@@ -729,46 +850,114 @@ static void test_reserve_compacts(struct kunit *test)
 	dma_resv_fini(&resv);
 }
 
+/* The fence of @resv of @context, and its usage; NULL if there is none */
+static struct dma_fence *test_find_context(struct dma_resv *resv, u64 context,
+					   enum dma_resv_usage *usage)
+{
+	struct dma_resv_iter cursor;
+	struct dma_fence *fence;
+
+	dma_resv_for_each_fence(&cursor, resv, DMA_RESV_USAGE_PREEMPT, fence) {
+		if (fence->context == context) {
+			*usage = dma_resv_iter_usage(&cursor);
+			return fence;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * dma_resv_replace_fences() replaces the fences of one context, in either
+ * class, and leaves the others alone: a fence replacing a preemption fence
+ * stays at DMA_RESV_USAGE_PREEMPT, a fence replacing an ordinary fence takes
+ * the usage given.
+ */
 static void test_replace_fences(struct kunit *test)
 {
-	struct test_fence *preempt, *replacement;
-	struct dma_resv_iter cursor;
-	struct dma_fence *fence, *stub;
+	struct test_fence *preempt, *other_preempt, *ordinary, *other;
+	struct test_fence *replacement, *replacement2;
+	enum dma_resv_usage usage;
+	struct dma_fence *stub;
 	struct dma_resv resv;
-	unsigned int count = 0;
+	u64 ctx[6];
+	int i;
 
+	for (i = 0; i < ARRAY_SIZE(ctx); i++)
+		ctx[i] = dma_fence_context_alloc(1);
 	dma_resv_init(&resv);
-	preempt = test_fence_create(test, dma_fence_context_alloc(1), 1, NULL,
-				    0);
-	replacement = test_fence_create(test, dma_fence_context_alloc(1), 1,
-					NULL, 1);
+
+	/* Nothing to replace, no fence array: nothing happens */
+	stub = dma_fence_get_stub();
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(&resv, NULL), 0);
+	dma_resv_replace_fences(&resv, ctx[0], stub, DMA_RESV_USAGE_READ);
+	KUNIT_EXPECT_NULL(test, test_find_context(&resv, stub->context,
+						  &usage));
+	dma_resv_unlock(&resv);
+
+	preempt = test_fence_create(test, ctx[0], 1, NULL, 0);
+	other_preempt = test_fence_create(test, ctx[1], 1, NULL, 1);
+	ordinary = test_fence_create(test, ctx[2], 1, NULL, 2);
+	other = test_fence_create(test, ctx[3], 1, NULL, 3);
+	replacement = test_fence_create(test, ctx[4], 1, NULL, 4);
+	replacement2 = test_fence_create(test, ctx[5], 1, NULL, 5);
 	test_resv_add(test, &resv, &preempt->base, DMA_RESV_USAGE_PREEMPT);
+	test_resv_add(test, &resv, &other_preempt->base,
+		      DMA_RESV_USAGE_PREEMPT);
+	test_resv_add(test, &resv, &ordinary->base, DMA_RESV_USAGE_READ);
+	test_resv_add(test, &resv, &other->base, DMA_RESV_USAGE_READ);
 
 	KUNIT_ASSERT_EQ(test, dma_resv_lock(&resv, NULL), 0);
-	dma_resv_replace_fences(&resv, preempt->base.context,
-				&replacement->base, DMA_RESV_USAGE_PREEMPT);
-	dma_resv_for_each_fence(&cursor, &resv, DMA_RESV_USAGE_PREEMPT, fence) {
-		KUNIT_EXPECT_PTR_EQ(test, fence, &replacement->base);
-		KUNIT_EXPECT_EQ(test, dma_resv_iter_usage(&cursor),
+	/* A preemption fence replaced: the replacement is one */
+	dma_resv_replace_fences(&resv, ctx[0], &replacement->base,
 				DMA_RESV_USAGE_PREEMPT);
-		count++;
-	}
-	KUNIT_EXPECT_EQ(test, count, 1u);
+	KUNIT_EXPECT_NULL(test, test_find_context(&resv, ctx[0], &usage));
+	KUNIT_EXPECT_PTR_EQ(test, test_find_context(&resv, ctx[4], &usage),
+			    &replacement->base);
+	KUNIT_EXPECT_EQ(test, usage, DMA_RESV_USAGE_PREEMPT);
+	KUNIT_EXPECT_EQ(test, kref_read(&preempt->base.refcount), 1u);
+
+	/* An ordinary fence replaced, at the usage given */
+	dma_resv_replace_fences(&resv, ctx[2], &replacement2->base,
+				DMA_RESV_USAGE_BOOKKEEP);
+	KUNIT_EXPECT_NULL(test, test_find_context(&resv, ctx[2], &usage));
+	KUNIT_EXPECT_PTR_EQ(test, test_find_context(&resv, ctx[5], &usage),
+			    &replacement2->base);
+	KUNIT_EXPECT_EQ(test, usage, DMA_RESV_USAGE_BOOKKEEP);
+	KUNIT_EXPECT_EQ(test, kref_read(&ordinary->base.refcount), 1u);
+
+	/* The fences of the other contexts are untouched */
+	KUNIT_EXPECT_PTR_EQ(test, test_find_context(&resv, ctx[1], &usage),
+			    &other_preempt->base);
+	KUNIT_EXPECT_EQ(test, usage, DMA_RESV_USAGE_PREEMPT);
+	KUNIT_EXPECT_PTR_EQ(test, test_find_context(&resv, ctx[3], &usage),
+			    &other->base);
+	KUNIT_EXPECT_EQ(test, usage, DMA_RESV_USAGE_READ);
 
 	/* Scrubbing with the stub is how drivers drop a preemption fence */
-	stub = dma_fence_get_stub();
-	dma_resv_replace_fences(&resv, replacement->base.context, stub,
-				DMA_RESV_USAGE_BOOKKEEP);
-	dma_fence_put(stub);
+	dma_resv_replace_fences(&resv, ctx[4], stub, DMA_RESV_USAGE_BOOKKEEP);
+	KUNIT_EXPECT_NULL(test, test_find_context(&resv, ctx[4], &usage));
+	KUNIT_EXPECT_PTR_EQ(test, test_find_context(&resv, stub->context,
+						    &usage), stub);
+	KUNIT_EXPECT_EQ(test, usage, DMA_RESV_USAGE_PREEMPT);
 	dma_resv_unlock(&resv);
+	dma_fence_put(stub);
+
+	dma_fence_signal(&other_preempt->base);
+	dma_fence_signal(&other->base);
+	dma_fence_signal(&replacement2->base);
 	KUNIT_EXPECT_TRUE(test, dma_resv_test_signaled(&resv,
 						       DMA_RESV_USAGE_PREEMPT));
 
+	dma_resv_fini(&resv);
 	dma_fence_signal(&preempt->base);
+	dma_fence_signal(&ordinary->base);
 	dma_fence_signal(&replacement->base);
 	dma_fence_put(&preempt->base);
+	dma_fence_put(&other_preempt->base);
+	dma_fence_put(&ordinary->base);
+	dma_fence_put(&other->base);
 	dma_fence_put(&replacement->base);
-	dma_resv_fini(&resv);
+	dma_fence_put(&replacement2->base);
 }
 
 static struct kunit_case dma_resv_usage_cases[] = {
@@ -782,6 +971,7 @@ static struct kunit_case dma_resv_usage_cases[] = {
 	KUNIT_CASE_PARAM(test_get_singleton, usage_gen_params),
 	KUNIT_CASE_PARAM(test_get_singleton_preempt_order,
 			 ordinary_usage_gen_params),
+	KUNIT_CASE(test_get_singleton_enomem),
 	KUNIT_CASE(test_describe),
 	KUNIT_CASE_PARAM(test_replace_same_context, usage_gen_params),
 	KUNIT_CASE(test_reserve_compacts),

@@ -20,9 +20,12 @@
 #include <linux/dma-resv-vm.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
+#include <linux/list.h>
 #include <linux/module.h>
 #include <linux/random.h>
+#include <linux/refcount.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 
 #include "dma-resv-vm-test.h"
@@ -60,6 +63,32 @@ static bool test_start_barrier(atomic_t *arrived, int count,
 	/* Not all threads came: end the run now, for every thread */
 	cmpxchg(end, 0, jiffies ?: 1);
 	return false;
+}
+
+/*
+ * Creates @n threads, thread i running @fns[i](@data[i]), then starts them:
+ * none runs unless all of them could be created, so that a failed case
+ * leaves no thread behind waiting at a start barrier.
+ */
+static void test_run_threads(struct kunit *test, unsigned int n,
+			     int (*const *fns)(void *), void *const *data,
+			     const char *name)
+{
+	struct task_struct *t[8];
+	unsigned int i;
+
+	KUNIT_ASSERT_LE(test, n, ARRAY_SIZE(t));
+	for (i = 0; i < n; i++) {
+		t[i] = kthread_create(fns[i], data[i], "%s", name);
+		if (IS_ERR(t[i])) {
+			/* a thread never woken up exits without running */
+			while (i--)
+				kthread_stop(t[i]);
+			KUNIT_FAIL_AND_ABORT(test, "kthread_create: %pe", t[i]);
+		}
+	}
+	for (i = 0; i < n; i++)
+		wake_up_process(t[i]);
 }
 
 /* Records the largest @value seen in @max */
@@ -439,15 +468,36 @@ static void test_write_lock_caller_vm(struct kunit *test)
 	dma_resv_fini(obj);
 }
 
-/* A thread taking a read or write lock, holding it until released. */
+/*
+ * A thread taking a read or write lock, holding it until released. The test
+ * and the thread each hold a reference: the last one frees it. The thread
+ * completes @trying, @locked and @done for all waiters: a test may wait
+ * for them more than once.
+ */
 struct test_locker {
+	struct kunit *test;
+	struct list_head link;	/* in test_lockers */
+	refcount_t ref;
 	struct dma_resv *obj;
 	struct dma_resv_vm *vm;	/* NULL: write lock */
+	struct completion trying;	/* about to take the lock */
 	struct completion locked;
 	struct completion release;
 	struct completion done;
 	bool held_all;
 };
+
+/*
+ * The lockers of the running case (KUnit runs one case at a time), released
+ * together when it ends.
+ */
+static LIST_HEAD(test_lockers);
+
+static void test_locker_put(struct test_locker *l)
+{
+	if (refcount_dec_and_test(&l->ref))
+		kfree(l);
+}
 
 static int test_locker_fn(void *arg)
 {
@@ -455,6 +505,7 @@ static int test_locker_fn(void *arg)
 	struct ww_acquire_ctx ctx;
 
 	ww_acquire_init(&ctx, &reservation_ww_class);
+	complete_all(&l->trying);
 	if (l->vm) {
 		test_read_lock(l->obj, l->vm, &ctx);
 		l->held_all = test_held(l->vm->resv, &ctx);
@@ -462,30 +513,64 @@ static int test_locker_fn(void *arg)
 		l->held_all = !dma_resv_write_lock(l->obj, &ctx) &&
 			      test_held(l->obj, &ctx);
 	}
-	complete(&l->locked);
+	complete_all(&l->locked);
 	wait_for_completion(&l->release);
 	if (l->vm)
 		dma_resv_read_unlock(l->obj, l->vm);
 	else
 		dma_resv_write_unlock(l->obj);
 	ww_acquire_fini(&ctx);
-	complete(&l->done);
+	complete_all(&l->done);
+	test_locker_put(l);
 	return 0;
 }
 
-static void test_locker_start(struct kunit *test, struct test_locker *l,
-			      struct dma_resv *obj, struct dma_resv_vm *vm)
+/*
+ * KUnit action of each locker, run when its case ends, also after a failed
+ * assertion. The first one to run releases every locker of the case, so that
+ * a locker blocked behind another one gets its lock and lets go of it. Each
+ * then waits for its own thread, for a bound: a thread still running after
+ * that keeps the locker alive and frees it itself.
+ */
+static void test_locker_cleanup(void *arg)
 {
+	struct test_locker *l = arg, *it;
+
+	list_for_each_entry(it, &test_lockers, link)
+		complete(&it->release);
+	list_del(&l->link);
+	if (!wait_for_completion_timeout(&l->done, TEST_TIMEOUT))
+		KUNIT_FAIL(l->test, "a locker thread did not end");
+	test_locker_put(l);
+}
+
+static struct test_locker *test_locker_start(struct kunit *test,
+					     struct dma_resv *obj,
+					     struct dma_resv_vm *vm)
+{
+	struct test_locker *l = kzalloc(sizeof(*l), GFP_KERNEL);
 	struct task_struct *t;
 
+	KUNIT_ASSERT_NOT_NULL(test, l);
+	l->test = test;
 	l->obj = obj;
 	l->vm = vm;
-	l->held_all = false;
+	init_completion(&l->trying);
 	init_completion(&l->locked);
 	init_completion(&l->release);
 	init_completion(&l->done);
-	t = kthread_run(test_locker_fn, l, "dma-resv-vm-locker");
-	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+	t = kthread_create(test_locker_fn, l, "dma-resv-vm-locker");
+	if (IS_ERR(t)) {
+		kfree(l);
+		KUNIT_FAIL_AND_ABORT(test, "kthread_create: %pe", t);
+	}
+	refcount_set(&l->ref, 2);
+	list_add_tail(&l->link, &test_lockers);
+	wake_up_process(t);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							test_locker_cleanup, l),
+			0);
+	return l;
 }
 
 static void test_locker_stop(struct kunit *test, struct test_locker *l)
@@ -504,39 +589,46 @@ static void test_writer_excludes_readers(struct kunit *test)
 	struct dma_resv *buf = test_buf_create(test), *other = test_buf_create(test);
 	struct test_vm *a = test_vm_create(test), *b = test_vm_create(test);
 	struct test_vm *c = test_vm_create(test);
-	struct test_locker w, ra, rb, rc;
+	struct test_locker *w, *ra, *rb, *rc;
 
 	KUNIT_ASSERT_EQ(test, test_bind(buf, a), 0);
 	KUNIT_ASSERT_EQ(test, test_bind(buf, b), 0);
 	KUNIT_ASSERT_EQ(test, test_bind(other, c), 0);
 
-	test_locker_start(test, &w, buf, NULL);
-	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&w.locked,
+	w = test_locker_start(test, buf, NULL);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&w->locked,
 							    TEST_TIMEOUT));
-	KUNIT_EXPECT_TRUE(test, w.held_all);
+	KUNIT_EXPECT_TRUE(test, w->held_all);
 
-	test_locker_start(test, &ra, buf, &a->base);
-	test_locker_start(test, &rb, buf, &b->base);
-	test_locker_start(test, &rc, other, &c->base);
+	ra = test_locker_start(test, buf, &a->base);
+	rb = test_locker_start(test, buf, &b->base);
+	rc = test_locker_start(test, other, &c->base);
 
 	/* The reader of the other buffer is not held up. */
-	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&rc.locked,
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&rc->locked,
 							    TEST_TIMEOUT));
-	/* Negative check: the readers of buf stay blocked, for a bound */
-	KUNIT_EXPECT_FALSE(test, wait_for_completion_timeout(&ra.locked,
+	/*
+	 * Negative check: the readers of buf, once about to lock, stay
+	 * blocked, for a bound
+	 */
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&ra->trying,
+							    TEST_TIMEOUT));
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&rb->trying,
+							    TEST_TIMEOUT));
+	KUNIT_EXPECT_FALSE(test, wait_for_completion_timeout(&ra->locked,
 							     BLOCK_CHECK));
-	KUNIT_EXPECT_FALSE(test, completion_done(&ra.locked));
-	KUNIT_EXPECT_FALSE(test, completion_done(&rb.locked));
+	KUNIT_EXPECT_FALSE(test, completion_done(&ra->locked));
+	KUNIT_EXPECT_FALSE(test, completion_done(&rb->locked));
 
-	test_locker_stop(test, &w);
-	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&ra.locked,
+	test_locker_stop(test, w);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&ra->locked,
 							    TEST_TIMEOUT));
-	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&rb.locked,
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&rb->locked,
 							    TEST_TIMEOUT));
-	KUNIT_EXPECT_TRUE(test, ra.held_all && rb.held_all && rc.held_all);
-	test_locker_stop(test, &ra);
-	test_locker_stop(test, &rb);
-	test_locker_stop(test, &rc);
+	KUNIT_EXPECT_TRUE(test, ra->held_all && rb->held_all && rc->held_all);
+	test_locker_stop(test, ra);
+	test_locker_stop(test, rb);
+	test_locker_stop(test, rc);
 
 	KUNIT_EXPECT_EQ(test, test_unbind(buf, a), 0);
 	KUNIT_EXPECT_EQ(test, test_unbind(buf, b), 0);
@@ -553,24 +645,29 @@ static void test_reader_blocks_writer(struct kunit *test)
 {
 	struct dma_resv *buf = test_buf_create(test);
 	struct test_vm *a = test_vm_create(test), *b = test_vm_create(test);
-	struct test_locker w, rb;
+	struct test_locker *w, *rb;
 
 	KUNIT_ASSERT_EQ(test, test_bind(buf, a), 0);
 	KUNIT_ASSERT_EQ(test, test_bind(buf, b), 0);
 
-	test_locker_start(test, &rb, buf, &b->base);
-	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&rb.locked,
+	rb = test_locker_start(test, buf, &b->base);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&rb->locked,
 							    TEST_TIMEOUT));
-	test_locker_start(test, &w, buf, NULL);
-	/* Negative check: the writer stays blocked, for a bound */
-	KUNIT_EXPECT_FALSE(test, wait_for_completion_timeout(&w.locked,
+	w = test_locker_start(test, buf, NULL);
+	/*
+	 * Negative check: the writer, once about to lock, stays blocked, for a
+	 * bound
+	 */
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&w->trying,
+							    TEST_TIMEOUT));
+	KUNIT_EXPECT_FALSE(test, wait_for_completion_timeout(&w->locked,
 							     BLOCK_CHECK));
-	KUNIT_EXPECT_FALSE(test, completion_done(&w.locked));
-	test_locker_stop(test, &rb);
-	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&w.locked,
+	KUNIT_EXPECT_FALSE(test, completion_done(&w->locked));
+	test_locker_stop(test, rb);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&w->locked,
 							    TEST_TIMEOUT));
-	KUNIT_EXPECT_TRUE(test, w.held_all);
-	test_locker_stop(test, &w);
+	KUNIT_EXPECT_TRUE(test, w->held_all);
+	test_locker_stop(test, w);
 
 	KUNIT_EXPECT_EQ(test, test_unbind(buf, a), 0);
 	KUNIT_EXPECT_EQ(test, test_unbind(buf, b), 0);
@@ -600,8 +697,23 @@ static struct dma_fence *test_fence_create(struct kunit *test)
 }
 
 /*
+ * Failures of dma_resv_vms_fences_grow(), injected with a KUnit static stub:
+ * the call numbered test_grow_fail_at fails. KUnit runs one case at a time.
+ */
+static unsigned int test_grows, test_grow_fail_at;
+
+static struct dma_fence **test_fences_grow(struct dma_fence **fences,
+					   unsigned int count)
+{
+	if (++test_grows == test_grow_fail_at)
+		return NULL;
+	return krealloc_array(fences, count, sizeof(*fences), GFP_KERNEL);
+}
+
+/*
  * Fences added under the read lock go to the VM only; the write-lock holder
- * sees them through the helpers, at the usage it asks for.
+ * sees them through the helpers, at the usage it asks for, and an
+ * allocation failure returns nothing.
  */
 static void test_fence_visibility(struct kunit *test)
 {
@@ -612,6 +724,7 @@ static void test_fence_visibility(struct kunit *test)
 	struct dma_fence **fences;
 	struct ww_acquire_ctx ctx;
 	unsigned int num, i;
+	int ret;
 
 	KUNIT_ASSERT_EQ(test, test_bind(buf, a), 0);
 	KUNIT_ASSERT_EQ(test, test_bind(buf, b), 0);
@@ -659,6 +772,26 @@ static void test_fence_visibility(struct kunit *test)
 	for (i = 0; i < num; i++)
 		dma_fence_put(fences[i]);
 	kfree(fences);
+
+	/*
+	 * The array growing for a's fence or for b's failing: -ENOMEM,
+	 * nothing returned, every reference taken dropped again.
+	 */
+	kunit_activate_static_stub(test, dma_resv_vms_fences_grow,
+				   test_fences_grow);
+	for (test_grow_fail_at = 1; test_grow_fail_at <= 2;
+	     test_grow_fail_at++) {
+		test_grows = 0;
+		ret = dma_resv_vms_get_fences(buf, DMA_RESV_USAGE_PREEMPT,
+					      &num, &fences);
+		KUNIT_EXPECT_EQ(test, ret, -ENOMEM);
+		KUNIT_EXPECT_EQ(test, test_grows, test_grow_fail_at);
+		KUNIT_EXPECT_EQ(test, num, 0);
+		KUNIT_EXPECT_NULL(test, fences);
+		KUNIT_EXPECT_EQ(test, kref_read(&fa->refcount), 2);
+		KUNIT_EXPECT_EQ(test, kref_read(&fb->refcount), 2);
+	}
+	kunit_deactivate_static_stub(test, dma_resv_vms_fences_grow);
 
 	dma_fence_signal(fa);
 	/* Usage filters apply: only the BOOKKEEP fence is left. */
@@ -851,15 +984,15 @@ static void test_transaction_backoff(struct kunit *test)
 {
 	struct dma_resv *buf = test_buf_create(test), *priv = test_buf_create(test);
 	struct test_vm *x = test_vm_create(test), *y = test_vm_create(test);
-	struct test_locker holder;
+	struct test_locker *holder;
 	struct ww_acquire_ctx ctx;
 
 	KUNIT_ASSERT_EQ(test, test_bind(buf, x), 0);
 	KUNIT_ASSERT_EQ(test, test_bind(buf, y), 0);
 
 	/* Another thread holds y. */
-	test_locker_start(test, &holder, buf, &y->base);
-	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&holder.locked,
+	holder = test_locker_start(test, buf, &y->base);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&holder->locked,
 							    TEST_TIMEOUT));
 
 	ww_acquire_init(&ctx, &reservation_ww_class);
@@ -874,7 +1007,7 @@ static void test_transaction_backoff(struct kunit *test)
 
 	/* Back off: drop everything, restart with the write lock. */
 	dma_resv_unlock(priv);
-	complete(&holder.release);
+	complete(&holder->release);
 	KUNIT_EXPECT_EQ(test, test_write_lock_restart(buf, priv, &ctx), 0);
 	KUNIT_EXPECT_TRUE(test, test_held(buf, &ctx));
 	KUNIT_EXPECT_TRUE(test, test_held(&x->resv, &ctx));
@@ -883,7 +1016,7 @@ static void test_transaction_backoff(struct kunit *test)
 	dma_resv_unlock(priv);
 	dma_resv_write_unlock(buf);
 	ww_acquire_fini(&ctx);
-	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&holder.done,
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&holder->done,
 							    TEST_TIMEOUT));
 
 	KUNIT_EXPECT_EQ(test, test_unbind(buf, x), 0);
@@ -892,6 +1025,72 @@ static void test_transaction_backoff(struct kunit *test)
 	dma_resv_vm_put(&y->base);
 	dma_resv_fini(buf);
 	dma_resv_fini(priv);
+}
+
+/*
+ * The interruptible variants lock like the others, and a signal arriving
+ * while the write lock waits for a VM another thread holds makes it return
+ * -EINTR with nothing held, wherever in the write lock the wait is (a first
+ * attempt, or the slow lock after a back-off).
+ */
+static void test_interruptible(struct kunit *test)
+{
+	struct dma_resv *buf = test_buf_create(test);
+	struct test_vm *x = test_vm_create(test), *y = test_vm_create(test);
+	struct test_locker *holder;
+	struct ww_acquire_ctx ctx;
+	int ret;
+
+	KUNIT_ASSERT_EQ(test, test_bind(buf, x), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(buf, y), 0);
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	ret = dma_resv_read_lock_interruptible(buf, &x->base, &ctx);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_TRUE(test, test_held(&x->resv, &ctx));
+	dma_resv_read_unlock(buf, &x->base);
+	ww_acquire_fini(&ctx);
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	ret = dma_resv_write_lock_interruptible(buf, &ctx);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_TRUE(test, test_held(buf, &ctx));
+	KUNIT_EXPECT_TRUE(test, test_held(&x->resv, &ctx));
+	KUNIT_EXPECT_TRUE(test, test_held(&y->resv, &ctx));
+	dma_resv_write_unlock(buf);
+	ww_acquire_fini(&ctx);
+
+	/* Another thread holds y, a signal is pending */
+	holder = test_locker_start(test, buf, &y->base);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&holder->locked,
+							    TEST_TIMEOUT));
+	allow_signal(SIGUSR1);
+	send_sig(SIGUSR1, current, 1);
+	KUNIT_EXPECT_TRUE(test, signal_pending(current));
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	ret = dma_resv_write_lock_interruptible(buf, &ctx);
+	KUNIT_EXPECT_EQ(test, ret, -EINTR);
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&buf->lock));
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&x->resv.lock));
+	KUNIT_EXPECT_EQ(test, kref_read(&x->base.refcount), 1);
+	KUNIT_EXPECT_EQ(test, kref_read(&y->base.refcount), 1);
+	/* A reader of y waits for the holder as well */
+	ret = dma_resv_read_lock_interruptible(buf, &y->base, &ctx);
+	KUNIT_EXPECT_EQ(test, ret, -EINTR);
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
+	ww_acquire_fini(&ctx);
+
+	flush_signals(current);
+	disallow_signal(SIGUSR1);
+	test_locker_stop(test, holder);
+
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, x), 0);
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, y), 0);
+	dma_resv_vm_put(&x->base);
+	dma_resv_vm_put(&y->base);
+	dma_resv_fini(buf);
 }
 
 /*
@@ -1155,17 +1354,16 @@ static void test_race_bind_writer(struct kunit *test)
 	int (*fns[])(void *) = { test_race_writer, test_race_binder,
 				 test_race_contender };
 	struct test_race r = { .buf = test_buf_create(test) };
+	void *data[] = { &r, &r, &r };
 	unsigned long bound = RACE_RUN + 2 * TEST_TIMEOUT;
 	int i;
 
 	for (i = 0; i < RACE_POOL; i++)
 		r.pool[i] = test_vm_create(test);
 
-	for (i = 0; i < ARRAY_SIZE(fns); i++) {
+	for (i = 0; i < ARRAY_SIZE(fns); i++)
 		init_completion(&r.done[i]);
-		KUNIT_ASSERT_FALSE(test, IS_ERR(kthread_run(fns[i], &r,
-							    "dma-resv-vm-race")));
-	}
+	test_run_threads(test, ARRAY_SIZE(fns), fns, data, "dma-resv-vm-race");
 	for (i = 0; i < ARRAY_SIZE(fns); i++)
 		KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&r.done[i],
 								    bound));
@@ -1335,7 +1533,9 @@ static int test_stress_writer(void *arg)
  */
 static void test_stress(struct kunit *test)
 {
-	struct test_stress_arg args[STRESS_READERS + STRESS_WRITERS];
+	int (*fns[STRESS_READERS + STRESS_WRITERS])(void *);
+	struct test_stress_arg args[ARRAY_SIZE(fns)];
+	void *data[ARRAY_SIZE(fns)];
 	struct test_stress *s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
 	unsigned long total = 0;
 	int i, j;
@@ -1355,15 +1555,14 @@ static void test_stress(struct kunit *test)
 	init_completion(&s->done);
 	atomic_set(&s->running, ARRAY_SIZE(args));
 	for (i = 0; i < ARRAY_SIZE(args); i++) {
-		struct task_struct *t;
-
 		args[i].s = s;
 		args[i].id = i < STRESS_READERS ? i : i - STRESS_READERS;
-		t = kthread_run(i < STRESS_READERS ? test_stress_reader :
-				test_stress_writer, &args[i],
-				"dma-resv-vm-stress");
-		KUNIT_ASSERT_FALSE(test, IS_ERR(t));
+		fns[i] = i < STRESS_READERS ? test_stress_reader :
+			 test_stress_writer;
+		data[i] = &args[i];
 	}
+	test_run_threads(test, ARRAY_SIZE(args), fns, data,
+			 "dma-resv-vm-stress");
 	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&s->done,
 							    STRESS_RUN + 2 * TEST_TIMEOUT));
 
@@ -1469,6 +1668,7 @@ static struct kunit_case dma_resv_vm_cases[] = {
 	KUNIT_CASE(test_abba_backoff),
 	KUNIT_CASE(test_vm_destroyed_during_backoff),
 	KUNIT_CASE(test_transaction_backoff),
+	KUNIT_CASE(test_interruptible),
 	KUNIT_CASE(test_injected_backoff),
 	KUNIT_CASE(test_bind_enomem),
 	KUNIT_CASE(test_race_bind_writer),

@@ -60,8 +60,12 @@ struct pf_test_queue {
 	int again;
 	/* status once the last -EAGAIN was returned, 0 to keep it */
 	int status_after_again;
-	/* if set, suspend_wait signals @in_wait and waits for @gate */
+	/*
+	 * If set, suspend_wait signals @in_wait and waits for @gate, at most
+	 * PF_TEST_TIMEOUT; @gate_timed_out if it was not opened in time.
+	 */
 	bool gated;
+	bool gate_timed_out;
 	struct completion gate;
 	struct completion in_wait;
 
@@ -150,7 +154,8 @@ static int pf_test_suspend_wait(struct xe_exec_queue *q)
 
 	if (tq->gated) {
 		complete(&tq->in_wait);
-		wait_for_completion_timeout(&tq->gate, PF_TEST_TIMEOUT);
+		if (!wait_for_completion_timeout(&tq->gate, PF_TEST_TIMEOUT))
+			tq->gate_timed_out = true;
 	}
 
 	if (tq->wait_err && tq->status_after_wait)
@@ -284,6 +289,9 @@ static void pf_test_exit(struct kunit *test)
 	for (i = 0; i < PF_TEST_QUEUES; i++) {
 		complete_all(&t->queues[i].gate);
 		xe_preempt_fence_ctx_fini(t->queues[i].q);
+		/* a gated suspend_wait went on without its gate opened */
+		KUNIT_EXPECT_FALSE_MSG(test, t->queues[i].gate_timed_out,
+				       "queue %d", i);
 	}
 	if (!dma_fence_is_signaled(&t->last))
 		dma_fence_signal(&t->last);
