@@ -37,6 +37,7 @@ struct test_log {
 	spinlock_t lock; /* protects count and events */
 	unsigned int count;
 	int events[16];
+	wait_queue_head_t enabled; /* woken when signaling is enabled */
 };
 
 struct test_fence {
@@ -50,6 +51,7 @@ static void test_log_init(struct test_log *log)
 {
 	spin_lock_init(&log->lock);
 	log->count = 0;
+	init_waitqueue_head(&log->enabled);
 }
 
 static void test_log_add(struct test_log *log, int event)
@@ -81,6 +83,8 @@ static bool test_fence_enable_signaling(struct dma_fence *f)
 
 	test_log_add(tf->log, EV_ENABLE | tf->id);
 	complete_all(&tf->enabled);
+	if (tf->log)
+		wake_up_all(&tf->log->enabled);
 	return true;
 }
 
@@ -118,37 +122,34 @@ static bool test_fence_enabled(struct test_fence *tf)
 	return completion_done(&tf->enabled);
 }
 
-/*
- * Negative check: watches for signaling to be enabled on any of the @n
- * fences of @tf for NEGATIVE_CHECK_MS, returns true if it was not. One
- * jiffy more: a wait of N jiffies may end up to one jiffy early.
- */
-static bool test_fences_not_enabled_within_bound(struct test_fence **tf,
-						 unsigned int n)
+static bool test_any_enabled(struct test_fence **tf, unsigned int n)
 {
-	unsigned long bound = msecs_to_jiffies(NEGATIVE_CHECK_MS) + 1;
-	unsigned long end = jiffies + bound;
 	unsigned int i;
-
-	if (n == 1)
-		return !wait_for_completion_timeout(&tf[0]->enabled, bound);
-	do {
-		for (i = 0; i < n; i++)
-			if (test_fence_enabled(tf[i]))
-				return false;
-		/* polled every jiffy: the fences have no common event */
-		schedule_timeout_uninterruptible(1);
-	} while (time_before_eq(jiffies, end));
 
 	for (i = 0; i < n; i++)
 		if (test_fence_enabled(tf[i]))
-			return false;
-	return true;
+			return true;
+	return false;
+}
+
+/*
+ * Negative check: watches for signaling to be enabled on any of the @n
+ * fences of @tf, which log to @log, for NEGATIVE_CHECK_MS; returns true if
+ * it was not. One jiffy more: a wait of N jiffies may end up to one jiffy
+ * early.
+ */
+static bool test_fences_not_enabled_within_bound(struct test_log *log,
+						 struct test_fence **tf,
+						 unsigned int n)
+{
+	return !wait_event_timeout(log->enabled, test_any_enabled(tf, n),
+				   msecs_to_jiffies(NEGATIVE_CHECK_MS) + 1);
 }
 
 static bool test_fence_not_enabled_within_bound(struct test_fence *tf)
 {
-	return test_fences_not_enabled_within_bound(&tf, 1);
+	return !wait_for_completion_timeout(&tf->enabled,
+					    msecs_to_jiffies(NEGATIVE_CHECK_MS) + 1);
 }
 
 /* A reservation object with one unsignaled fence per usage. */
@@ -351,7 +352,7 @@ static void test_wait_timeout(struct kunit *test)
 
 	test_resv_init(test, &tr);
 
-	/* A zero timeout only tests, it never enables signaling */
+	/* A zero timeout returns at once, the fences being unsignaled */
 	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&tr.resv, usage, false, 0),
 			0L);
 
@@ -368,6 +369,59 @@ static void test_wait_timeout(struct kunit *test)
 				       "fence of usage %d enabled", u);
 
 	test_resv_fini(&tr);
+}
+
+/*
+ * A zero timeout polls, and a poll never preempts: with only preemption
+ * fences left unsignaled, dma_resv_wait_timeout() at PREEMPT with a zero
+ * timeout returns 0 without enabling signaling on any of them. A real wait
+ * does, and dma_resv_test_signaled() never does.
+ */
+static void test_poll_does_not_preempt(struct kunit *test)
+{
+	struct test_fence *other, *preempt[2];
+	struct dma_resv resv;
+	int i;
+
+	dma_resv_init(&resv);
+	other = test_fence_create(test, dma_fence_context_alloc(1), 1, NULL, 0);
+	test_resv_add(test, &resv, &other->base, DMA_RESV_USAGE_READ);
+	for (i = 0; i < 2; i++) {
+		preempt[i] = test_fence_create(test, dma_fence_context_alloc(1),
+					       1, NULL, 10 + i);
+		test_resv_add(test, &resv, &preempt[i]->base,
+			      DMA_RESV_USAGE_PREEMPT);
+	}
+	test_fence_signal(other);
+
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&resv,
+						    DMA_RESV_USAGE_PREEMPT,
+						    false, 0), 0L);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&resv,
+						    DMA_RESV_USAGE_PREEMPT,
+						    true, 0), 0L);
+	KUNIT_EXPECT_FALSE(test, dma_resv_test_signaled(&resv,
+							DMA_RESV_USAGE_PREEMPT));
+	for (i = 0; i < 2; i++)
+		KUNIT_EXPECT_FALSE_MSG(test, test_fence_enabled(preempt[i]),
+				       "preemption fence %d triggered by a poll",
+				       i);
+
+	/* Signaled, they are seen as such by a poll */
+	test_fence_signal(preempt[0]);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&resv,
+						    DMA_RESV_USAGE_PREEMPT,
+						    false, 0), 0L);
+	KUNIT_EXPECT_FALSE(test, test_fence_enabled(preempt[1]));
+	test_fence_signal(preempt[1]);
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(&resv,
+						    DMA_RESV_USAGE_PREEMPT,
+						    false, 0), 1L);
+
+	dma_fence_put(&other->base);
+	for (i = 0; i < 2; i++)
+		dma_fence_put(&preempt[i]->base);
+	dma_resv_fini(&resv);
 }
 
 /* A timed out wait reports it, having enabled signaling on what it waited */
@@ -443,10 +497,9 @@ static void test_wait_preempt_order(struct kunit *test)
 	 * Negative check: give a wrong implementation the chance to trigger
 	 * preemption while the other fence is pending.
 	 */
-	KUNIT_EXPECT_TRUE(test,
-			  test_fences_not_enabled_within_bound(preempt, 2));
-	KUNIT_EXPECT_FALSE(test, test_fence_enabled(preempt[0]));
-	KUNIT_EXPECT_FALSE(test, test_fence_enabled(preempt[1]));
+	KUNIT_EXPECT_TRUE(test, test_fences_not_enabled_within_bound(&log,
+								     preempt,
+								     2));
 
 	/*
 	 * Both preemptions are triggered before the wait for the first one:
@@ -640,9 +693,9 @@ static struct dma_fence_chain *test_merge_chain_alloc(void)
 
 /*
  * The singleton at PREEMPT of two ordinary and two preemption fences takes
- * four allocations: the two links of the chain, then an array for each
- * class. Whichever fails, dma_resv_get_singleton() returns -ENOMEM and
- * drops every reference it took; KASAN and kmemleak see what it leaks.
+ * four allocations the tests can fail: the two links of the chain, then an
+ * array for each class. Whichever fails, dma_resv_get_singleton() returns
+ * -ENOMEM, writes no fence and drops every fence reference it took.
  */
 static void test_get_singleton_enomem(struct kunit *test)
 {
@@ -857,6 +910,7 @@ static struct dma_fence *test_find_context(struct dma_resv *resv, u64 context,
 	struct dma_resv_iter cursor;
 	struct dma_fence *fence;
 
+	*usage = NUM_USAGES;	/* none */
 	dma_resv_for_each_fence(&cursor, resv, DMA_RESV_USAGE_PREEMPT, fence) {
 		if (fence->context == context) {
 			*usage = dma_resv_iter_usage(&cursor);
@@ -875,7 +929,7 @@ static struct dma_fence *test_find_context(struct dma_resv *resv, u64 context,
 static void test_replace_fences(struct kunit *test)
 {
 	struct test_fence *preempt, *other_preempt, *ordinary, *other;
-	struct test_fence *replacement, *replacement2;
+	struct test_fence *replacement, *replacement2, *signaled;
 	enum dma_resv_usage usage;
 	struct dma_fence *stub;
 	struct dma_resv resv;
@@ -933,6 +987,22 @@ static void test_replace_fences(struct kunit *test)
 			    &other->base);
 	KUNIT_EXPECT_EQ(test, usage, DMA_RESV_USAGE_READ);
 
+	/*
+	 * An ordinary fence never becomes a preemption fence: replaced at
+	 * DMA_RESV_USAGE_PREEMPT (with a signaled fence, as anything else
+	 * warns), it lands at BOOKKEEP
+	 */
+	signaled = test_fence_create(test, dma_fence_context_alloc(1), 1, NULL,
+				     6);
+	dma_fence_signal(&signaled->base);
+	dma_resv_replace_fences(&resv, ctx[3], &signaled->base,
+				DMA_RESV_USAGE_PREEMPT);
+	KUNIT_EXPECT_NULL(test, test_find_context(&resv, ctx[3], &usage));
+	KUNIT_EXPECT_PTR_EQ(test, test_find_context(&resv,
+						    signaled->base.context,
+						    &usage), &signaled->base);
+	KUNIT_EXPECT_EQ(test, usage, DMA_RESV_USAGE_BOOKKEEP);
+
 	/* Scrubbing with the stub is how drivers drop a preemption fence */
 	dma_resv_replace_fences(&resv, ctx[4], stub, DMA_RESV_USAGE_BOOKKEEP);
 	KUNIT_EXPECT_NULL(test, test_find_context(&resv, ctx[4], &usage));
@@ -958,6 +1028,7 @@ static void test_replace_fences(struct kunit *test)
 	dma_fence_put(&other->base);
 	dma_fence_put(&replacement->base);
 	dma_fence_put(&replacement2->base);
+	dma_fence_put(&signaled->base);
 }
 
 static struct kunit_case dma_resv_usage_cases[] = {
@@ -966,6 +1037,7 @@ static struct kunit_case dma_resv_usage_cases[] = {
 	KUNIT_CASE_PARAM(test_test_signaled, usage_gen_params),
 	KUNIT_CASE_PARAM(test_wait_timeout, usage_gen_params),
 	KUNIT_CASE_PARAM(test_wait_timeout_expires, usage_gen_params),
+	KUNIT_CASE(test_poll_does_not_preempt),
 	KUNIT_CASE_PARAM(test_wait_preempt_order, ordinary_usage_gen_params),
 	KUNIT_CASE_PARAM(test_copy_fences, usage_gen_params),
 	KUNIT_CASE_PARAM(test_get_singleton, usage_gen_params),
@@ -985,3 +1057,6 @@ static struct kunit_suite dma_resv_usage_suite = {
 };
 
 kunit_test_suite(dma_resv_usage_suite);
+
+/* dmabuf_kunit uses symbols exported with EXPORT_SYMBOL_IF_KUNIT() */
+MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");

@@ -23,7 +23,6 @@
 #include <linux/list.h>
 #include <linux/module.h>
 #include <linux/random.h>
-#include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -65,30 +64,54 @@ static bool test_start_barrier(atomic_t *arrived, int count,
 	return false;
 }
 
+struct test_threads {
+	unsigned int n;
+	struct task_struct *t[8];	/* referenced */
+};
+
+/* KUnit action: waits for the threads of a case to end, however it ended */
+static void test_threads_stop(void *arg)
+{
+	struct test_threads *th = arg;
+	unsigned int i;
+
+	for (i = 0; i < th->n; i++) {
+		kthread_stop(th->t[i]);
+		put_task_struct(th->t[i]);
+	}
+}
+
 /*
  * Creates @n threads, thread i running @fns[i](@data[i]), then starts them:
- * none runs unless all of them could be created, so that a failed case
- * leaves no thread behind waiting at a start barrier.
+ * none runs unless all of them could be created. The threads end on their
+ * own, bounded by their run time and TEST_TIMEOUT; when the case ends, also
+ * after a failed assertion, a KUnit action waits for that, so that no thread
+ * outlives the data of its case.
  */
 static void test_run_threads(struct kunit *test, unsigned int n,
 			     int (*const *fns)(void *), void *const *data,
 			     const char *name)
 {
-	struct task_struct *t[8];
+	struct test_threads *th = kunit_kzalloc(test, sizeof(*th), GFP_KERNEL);
+	struct task_struct *t;
 	unsigned int i;
 
-	KUNIT_ASSERT_LE(test, n, ARRAY_SIZE(t));
+	KUNIT_ASSERT_NOT_NULL(test, th);
+	KUNIT_ASSERT_LE(test, n, ARRAY_SIZE(th->t));
 	for (i = 0; i < n; i++) {
-		t[i] = kthread_create(fns[i], data[i], "%s", name);
-		if (IS_ERR(t[i])) {
+		t = kthread_create(fns[i], data[i], "%s", name);
+		if (IS_ERR(t)) {
 			/* a thread never woken up exits without running */
-			while (i--)
-				kthread_stop(t[i]);
-			KUNIT_FAIL_AND_ABORT(test, "kthread_create: %pe", t[i]);
+			test_threads_stop(th);
+			KUNIT_FAIL_AND_ABORT(test, "kthread_create: %pe", t);
 		}
+		th->t[th->n++] = get_task_struct(t);
 	}
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							test_threads_stop, th),
+			0);
 	for (i = 0; i < n; i++)
-		wake_up_process(t[i]);
+		wake_up_process(th->t[i]);
 }
 
 /* Records the largest @value seen in @max */
@@ -469,107 +492,146 @@ static void test_write_lock_caller_vm(struct kunit *test)
 }
 
 /*
- * A thread taking a read or write lock, holding it until released. The test
- * and the thread each hold a reference: the last one frees it. The thread
- * completes @trying, @locked and @done for all waiters: a test may wait
- * for them more than once.
+ * A thread taking a read or write lock, holding it until released. It
+ * completes @ready, @trying, @locked and @done for all waiters: a test may
+ * wait for them more than once. The lockers of a case are on a list in
+ * test->priv and are released together when the case ends, also after a
+ * failed assertion.
  */
 struct test_locker {
 	struct kunit *test;
-	struct list_head link;	/* in test_lockers */
-	refcount_t ref;
+	struct list_head link;		/* in the list of test->priv */
+	struct task_struct *task;	/* referenced */
 	struct dma_resv *obj;
-	struct dma_resv_vm *vm;	/* NULL: write lock */
+	struct dma_resv_vm *vm;		/* NULL: write lock */
+	/* dma_resv_write_lock_interruptible(), SIGUSR1 interrupts it */
+	bool intr;
+	/* once its acquire context exists, waits for @go (bounded) */
+	bool gated;
+	struct completion ready;	/* the acquire context exists */
+	struct completion go;
 	struct completion trying;	/* about to take the lock */
-	struct completion locked;
+	struct completion locked;	/* took the lock, or failed to */
 	struct completion release;
 	struct completion done;
+	int ret;			/* of the write lock */
+	unsigned int acquired;		/* locks of the context after locking */
 	bool held_all;
 };
-
-/*
- * The lockers of the running case (KUnit runs one case at a time), released
- * together when it ends.
- */
-static LIST_HEAD(test_lockers);
-
-static void test_locker_put(struct test_locker *l)
-{
-	if (refcount_dec_and_test(&l->ref))
-		kfree(l);
-}
 
 static int test_locker_fn(void *arg)
 {
 	struct test_locker *l = arg;
 	struct ww_acquire_ctx ctx;
 
+	if (l->intr)
+		allow_signal(SIGUSR1);
 	ww_acquire_init(&ctx, &reservation_ww_class);
+	complete_all(&l->ready);
+	if (l->gated)
+		wait_for_completion_timeout(&l->go, TEST_TIMEOUT);
 	complete_all(&l->trying);
 	if (l->vm) {
 		test_read_lock(l->obj, l->vm, &ctx);
 		l->held_all = test_held(l->vm->resv, &ctx);
 	} else {
-		l->held_all = !dma_resv_write_lock(l->obj, &ctx) &&
-			      test_held(l->obj, &ctx);
+		l->ret = l->intr ?
+			 dma_resv_write_lock_interruptible(l->obj, &ctx) :
+			 dma_resv_write_lock(l->obj, &ctx);
+		l->held_all = !l->ret && test_held(l->obj, &ctx);
 	}
+	l->acquired = ctx.acquired;
 	complete_all(&l->locked);
 	wait_for_completion(&l->release);
 	if (l->vm)
 		dma_resv_read_unlock(l->obj, l->vm);
-	else
+	else if (!l->ret)
 		dma_resv_write_unlock(l->obj);
 	ww_acquire_fini(&ctx);
 	complete_all(&l->done);
-	test_locker_put(l);
 	return 0;
 }
 
 /*
- * KUnit action of each locker, run when its case ends, also after a failed
- * assertion. The first one to run releases every locker of the case, so that
- * a locker blocked behind another one gets its lock and lets go of it. Each
- * then waits for its own thread, for a bound: a thread still running after
- * that keeps the locker alive and frees it itself.
+ * KUnit action of each locker, run when its case ends. The first one to run
+ * releases every locker of the case, so that a locker blocked behind another
+ * one gets its lock and lets go of it. Each then waits for its own thread,
+ * for a bound; a thread that does not end keeps its locker, leaked on
+ * purpose, and the case fails.
  */
 static void test_locker_cleanup(void *arg)
 {
 	struct test_locker *l = arg, *it;
+	struct list_head *lockers = l->test->priv;
 
-	list_for_each_entry(it, &test_lockers, link)
+	list_for_each_entry(it, lockers, link)
 		complete(&it->release);
 	list_del(&l->link);
-	if (!wait_for_completion_timeout(&l->done, TEST_TIMEOUT))
+	if (!wait_for_completion_timeout(&l->done, TEST_TIMEOUT)) {
 		KUNIT_FAIL(l->test, "a locker thread did not end");
-	test_locker_put(l);
+		return;
+	}
+	/* past @done: returns once the thread has left this module's code */
+	kthread_stop(l->task);
+	put_task_struct(l->task);
+	kfree(l);
+}
+
+/* Creates a locker; test_locker_run() starts it. */
+static struct test_locker *test_locker_create(struct kunit *test,
+					      struct dma_resv *obj,
+					      struct dma_resv_vm *vm)
+{
+	struct test_locker *l;
+
+	if (!test->priv) {
+		struct list_head *lockers = kunit_kzalloc(test,
+							  sizeof(*lockers),
+							  GFP_KERNEL);
+
+		KUNIT_ASSERT_NOT_NULL(test, lockers);
+		INIT_LIST_HEAD(lockers);
+		test->priv = lockers;
+	}
+
+	l = kzalloc(sizeof(*l), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, l);
+	l->test = test;
+	l->obj = obj;
+	l->vm = vm;
+	init_completion(&l->ready);
+	init_completion(&l->go);
+	init_completion(&l->trying);
+	init_completion(&l->locked);
+	init_completion(&l->release);
+	init_completion(&l->done);
+	return l;
+}
+
+static void test_locker_run(struct kunit *test, struct test_locker *l)
+{
+	struct task_struct *t;
+
+	t = kthread_create(test_locker_fn, l, "dma-resv-vm-locker");
+	if (IS_ERR(t)) {
+		kfree(l);
+		KUNIT_FAIL_AND_ABORT(test, "kthread_create: %pe", t);
+	}
+	l->task = get_task_struct(t);
+	list_add_tail(&l->link, test->priv);
+	wake_up_process(t);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							test_locker_cleanup, l),
+			0);
 }
 
 static struct test_locker *test_locker_start(struct kunit *test,
 					     struct dma_resv *obj,
 					     struct dma_resv_vm *vm)
 {
-	struct test_locker *l = kzalloc(sizeof(*l), GFP_KERNEL);
-	struct task_struct *t;
+	struct test_locker *l = test_locker_create(test, obj, vm);
 
-	KUNIT_ASSERT_NOT_NULL(test, l);
-	l->test = test;
-	l->obj = obj;
-	l->vm = vm;
-	init_completion(&l->trying);
-	init_completion(&l->locked);
-	init_completion(&l->release);
-	init_completion(&l->done);
-	t = kthread_create(test_locker_fn, l, "dma-resv-vm-locker");
-	if (IS_ERR(t)) {
-		kfree(l);
-		KUNIT_FAIL_AND_ABORT(test, "kthread_create: %pe", t);
-	}
-	refcount_set(&l->ref, 2);
-	list_add_tail(&l->link, &test_lockers);
-	wake_up_process(t);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
-							test_locker_cleanup, l),
-			0);
+	test_locker_run(test, l);
 	return l;
 }
 
@@ -1028,16 +1090,72 @@ static void test_transaction_backoff(struct kunit *test)
 }
 
 /*
- * The interruptible variants lock like the others, and a signal arriving
- * while the write lock waits for a VM another thread holds makes it return
- * -EINTR with nothing held, wherever in the write lock the wait is (a first
- * attempt, or the slow lock after a back-off).
+ * An interruptible write lock of @buf, in a thread, blocked by a reader of
+ * @y (also bound to @buf) and interrupted by a signal: it fails with -EINTR
+ * and holds nothing. If @older, the writer's acquire context is older than
+ * the reader's, so it waits for @y in its first attempt; otherwise it backs
+ * off (wait-die) and waits for @y in the slow lock.
+ */
+static void test_write_lock_interrupted(struct kunit *test,
+					struct dma_resv *buf,
+					struct test_vm *x, struct test_vm *y,
+					bool older)
+{
+	struct test_locker *holder = NULL, *w;
+
+	w = test_locker_create(test, buf, NULL);
+	w->intr = true;
+	w->gated = older;
+	if (!older) {
+		holder = test_locker_start(test, buf, &y->base);
+		KUNIT_ASSERT_TRUE(test,
+				  wait_for_completion_timeout(&holder->locked,
+							      TEST_TIMEOUT));
+	}
+	test_locker_run(test, w);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&w->ready,
+							    TEST_TIMEOUT));
+	if (older) {
+		/* the holder's context is younger */
+		holder = test_locker_start(test, buf, &y->base);
+		KUNIT_ASSERT_TRUE(test,
+				  wait_for_completion_timeout(&holder->locked,
+							      TEST_TIMEOUT));
+		complete(&w->go);
+		KUNIT_ASSERT_TRUE(test,
+				  wait_for_completion_timeout(&w->trying,
+							      TEST_TIMEOUT));
+	} else {
+		/* backed off, now in the slow lock of y */
+		KUNIT_ASSERT_TRUE(test, test_wait_backed_off(buf, y));
+	}
+	/*
+	 * A signal pending before the wait interrupts it as well: either way
+	 * the lock of y is what returns -EINTR.
+	 */
+	send_sig(SIGUSR1, w->task, 1);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&w->locked,
+							    TEST_TIMEOUT));
+	KUNIT_EXPECT_EQ(test, w->ret, -EINTR);
+	KUNIT_EXPECT_EQ(test, w->acquired, 0);
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&buf->lock));
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&x->resv.lock));
+	/* the writer dropped the VM references it took */
+	KUNIT_EXPECT_EQ(test, kref_read(&x->base.refcount), 1);
+	KUNIT_EXPECT_EQ(test, kref_read(&y->base.refcount), 1);
+	test_locker_stop(test, w);
+	test_locker_stop(test, holder);
+}
+
+/*
+ * The interruptible variants lock like the others, and a signal makes the
+ * write lock return -EINTR with nothing held, wherever it waits for a VM:
+ * in its first attempt or in the slow lock after a back-off.
  */
 static void test_interruptible(struct kunit *test)
 {
 	struct dma_resv *buf = test_buf_create(test);
 	struct test_vm *x = test_vm_create(test), *y = test_vm_create(test);
-	struct test_locker *holder;
 	struct ww_acquire_ctx ctx;
 	int ret;
 
@@ -1060,31 +1178,8 @@ static void test_interruptible(struct kunit *test)
 	dma_resv_write_unlock(buf);
 	ww_acquire_fini(&ctx);
 
-	/* Another thread holds y, a signal is pending */
-	holder = test_locker_start(test, buf, &y->base);
-	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&holder->locked,
-							    TEST_TIMEOUT));
-	allow_signal(SIGUSR1);
-	send_sig(SIGUSR1, current, 1);
-	KUNIT_EXPECT_TRUE(test, signal_pending(current));
-
-	ww_acquire_init(&ctx, &reservation_ww_class);
-	ret = dma_resv_write_lock_interruptible(buf, &ctx);
-	KUNIT_EXPECT_EQ(test, ret, -EINTR);
-	KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
-	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&buf->lock));
-	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&x->resv.lock));
-	KUNIT_EXPECT_EQ(test, kref_read(&x->base.refcount), 1);
-	KUNIT_EXPECT_EQ(test, kref_read(&y->base.refcount), 1);
-	/* A reader of y waits for the holder as well */
-	ret = dma_resv_read_lock_interruptible(buf, &y->base, &ctx);
-	KUNIT_EXPECT_EQ(test, ret, -EINTR);
-	KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
-	ww_acquire_fini(&ctx);
-
-	flush_signals(current);
-	disallow_signal(SIGUSR1);
-	test_locker_stop(test, holder);
+	test_write_lock_interrupted(test, buf, x, y, true);
+	test_write_lock_interrupted(test, buf, x, y, false);
 
 	KUNIT_EXPECT_EQ(test, test_unbind(buf, x), 0);
 	KUNIT_EXPECT_EQ(test, test_unbind(buf, y), 0);
@@ -1353,36 +1448,41 @@ static void test_race_bind_writer(struct kunit *test)
 {
 	int (*fns[])(void *) = { test_race_writer, test_race_binder,
 				 test_race_contender };
-	struct test_race r = { .buf = test_buf_create(test) };
-	void *data[] = { &r, &r, &r };
+	/* not on the stack: the threads may outlive a failed case's frame */
+	struct test_race *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
 	unsigned long bound = RACE_RUN + 2 * TEST_TIMEOUT;
+	void *data[ARRAY_SIZE(fns)];
 	int i;
 
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r->buf = test_buf_create(test);
+	for (i = 0; i < ARRAY_SIZE(fns); i++)
+		data[i] = r;
 	for (i = 0; i < RACE_POOL; i++)
-		r.pool[i] = test_vm_create(test);
+		r->pool[i] = test_vm_create(test);
 
 	for (i = 0; i < ARRAY_SIZE(fns); i++)
-		init_completion(&r.done[i]);
+		init_completion(&r->done[i]);
 	test_run_threads(test, ARRAY_SIZE(fns), fns, data, "dma-resv-vm-race");
 	for (i = 0; i < ARRAY_SIZE(fns); i++)
-		KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&r.done[i],
+		KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&r->done[i],
 								    bound));
 
-	KUNIT_EXPECT_EQ(test, atomic_read(&r.bad), 0);
-	KUNIT_EXPECT_GT(test, r.writes, 0);
-	KUNIT_EXPECT_GT(test, r.churn, 0);
-	KUNIT_EXPECT_GE(test, atomic_read(&r.max_in_flight), 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&r->bad), 0);
+	KUNIT_EXPECT_GT(test, r->writes, 0);
+	KUNIT_EXPECT_GT(test, r->churn, 0);
+	KUNIT_EXPECT_GE(test, atomic_read(&r->max_in_flight), 2);
 	kunit_info(test, "%u writes, %u VMs created and destroyed, up to %d threads in an iteration together\n",
-		   r.writes, r.churn, atomic_read(&r.max_in_flight));
+		   r->writes, r->churn, atomic_read(&r->max_in_flight));
 
 	for (i = 0; i < RACE_POOL; i++) {
-		if (dma_resv_vm_is_bound(r.buf, &r.pool[i]->base))
-			KUNIT_EXPECT_EQ(test, test_unbind(r.buf, r.pool[i]), 0);
-		KUNIT_EXPECT_EQ(test, kref_read(&r.pool[i]->base.refcount), 1);
-		dma_resv_vm_put(&r.pool[i]->base);
+		if (dma_resv_vm_is_bound(r->buf, &r->pool[i]->base))
+			KUNIT_EXPECT_EQ(test, test_unbind(r->buf, r->pool[i]), 0);
+		KUNIT_EXPECT_EQ(test, kref_read(&r->pool[i]->base.refcount), 1);
+		dma_resv_vm_put(&r->pool[i]->base);
 	}
-	KUNIT_EXPECT_EQ(test, test_num_vms(r.buf), 0);
-	dma_resv_fini(r.buf);
+	KUNIT_EXPECT_EQ(test, test_num_vms(r->buf), 0);
+	dma_resv_fini(r->buf);
 }
 
 #define STRESS_BUFS	4
@@ -1534,12 +1634,15 @@ static int test_stress_writer(void *arg)
 static void test_stress(struct kunit *test)
 {
 	int (*fns[STRESS_READERS + STRESS_WRITERS])(void *);
-	struct test_stress_arg args[ARRAY_SIZE(fns)];
 	void *data[ARRAY_SIZE(fns)];
+	/* not on the stack: the threads may outlive a failed case's frame */
+	struct test_stress_arg *args = kunit_kcalloc(test, ARRAY_SIZE(fns),
+						     sizeof(*args), GFP_KERNEL);
 	struct test_stress *s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
 	unsigned long total = 0;
 	int i, j;
 
+	KUNIT_ASSERT_NOT_NULL(test, args);
 	KUNIT_ASSERT_NOT_NULL(test, s);
 	for (i = 0; i < STRESS_BUFS; i++)
 		dma_resv_init(&s->bufs[i].resv);
@@ -1553,15 +1656,15 @@ static void test_stress(struct kunit *test)
 	}
 
 	init_completion(&s->done);
-	atomic_set(&s->running, ARRAY_SIZE(args));
-	for (i = 0; i < ARRAY_SIZE(args); i++) {
+	atomic_set(&s->running, ARRAY_SIZE(fns));
+	for (i = 0; i < ARRAY_SIZE(fns); i++) {
 		args[i].s = s;
 		args[i].id = i < STRESS_READERS ? i : i - STRESS_READERS;
 		fns[i] = i < STRESS_READERS ? test_stress_reader :
 			 test_stress_writer;
 		data[i] = &args[i];
 	}
-	test_run_threads(test, ARRAY_SIZE(args), fns, data,
+	test_run_threads(test, ARRAY_SIZE(fns), fns, data,
 			 "dma-resv-vm-stress");
 	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&s->done,
 							    STRESS_RUN + 2 * TEST_TIMEOUT));
@@ -1683,5 +1786,3 @@ static struct kunit_suite dma_resv_vm_suite = {
 };
 
 kunit_test_suite(dma_resv_vm_suite);
-
-MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");

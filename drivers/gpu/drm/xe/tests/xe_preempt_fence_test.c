@@ -62,7 +62,8 @@ struct pf_test_queue {
 	int status_after_again;
 	/*
 	 * If set, suspend_wait signals @in_wait and waits for @gate, at most
-	 * PF_TEST_TIMEOUT; @gate_timed_out if it was not opened in time.
+	 * twice PF_TEST_TIMEOUT (longer than any wait of a case);
+	 * @gate_timed_out if it was not opened in time.
 	 */
 	bool gated;
 	bool gate_timed_out;
@@ -154,8 +155,9 @@ static int pf_test_suspend_wait(struct xe_exec_queue *q)
 
 	if (tq->gated) {
 		complete(&tq->in_wait);
-		if (!wait_for_completion_timeout(&tq->gate, PF_TEST_TIMEOUT))
-			tq->gate_timed_out = true;
+		if (!wait_for_completion_timeout(&tq->gate,
+						 2 * PF_TEST_TIMEOUT))
+			WRITE_ONCE(tq->gate_timed_out, true);
 	}
 
 	if (tq->wait_err && tq->status_after_wait)
@@ -290,7 +292,8 @@ static void pf_test_exit(struct kunit *test)
 		complete_all(&t->queues[i].gate);
 		xe_preempt_fence_ctx_fini(t->queues[i].q);
 		/* a gated suspend_wait went on without its gate opened */
-		KUNIT_EXPECT_FALSE_MSG(test, t->queues[i].gate_timed_out,
+		KUNIT_EXPECT_FALSE_MSG(test,
+				       READ_ONCE(t->queues[i].gate_timed_out),
 				       "queue %d", i);
 	}
 	if (!dma_fence_is_signaled(&t->last))
@@ -690,6 +693,8 @@ static void pf_test_concurrent(struct kunit *test)
 
 	complete(&stuck->gate);
 	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, stuck, fence0), 0);
+	/* the gate, not its timeout, let the stuck queue go */
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(stuck->gate_timed_out));
 	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, other, fence1), 0);
 
 	dma_fence_put(fence1);
@@ -784,6 +789,7 @@ static void pf_test_remove_waits(struct kunit *test)
 	complete(&tq->gate);
 	KUNIT_EXPECT_GT(test, wait_for_completion_timeout(&remover.done,
 							  PF_TEST_TIMEOUT), 0);
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(tq->gate_timed_out));
 	flush_work(&remover.work);
 	destroy_work_on_stack(&remover.work);
 
