@@ -73,7 +73,8 @@ struct pf_test_queue {
 	/* the fence under test, looked at by the operations */
 	struct dma_fence *fence;
 
-	/* call log */
+	/* call log, written by whichever thread calls an operation */
+	spinlock_t log_lock;	/* protects calls, num_calls and atomic */
 	enum pf_test_call calls[PF_TEST_MAX_CALLS];
 	int num_calls;
 	/* an operation ran with interrupts disabled, e.g. under a fence lock */
@@ -121,11 +122,16 @@ static struct pf_test_queue *pf_test_queue(struct xe_exec_queue *q)
 
 static void pf_test_log(struct pf_test_queue *tq, enum pf_test_call call)
 {
-	if (irqs_disabled())
+	bool atomic = irqs_disabled();
+	unsigned long flags;
+
+	spin_lock_irqsave(&tq->log_lock, flags);
+	if (atomic)
 		tq->atomic = true;
 	if (tq->num_calls < PF_TEST_MAX_CALLS)
 		tq->calls[tq->num_calls] = call;
 	tq->num_calls++;
+	spin_unlock_irqrestore(&tq->log_lock, flags);
 }
 
 static int pf_test_suspend(struct xe_exec_queue *q)
@@ -267,6 +273,7 @@ static int pf_test_init(struct kunit *test)
 		q->guc = &tq->guc;
 		tq->guc.id = i + 1;
 		INIT_LIST_HEAD(&q->lr.link);
+		spin_lock_init(&tq->log_lock);
 		init_completion(&tq->gate);
 		init_completion(&tq->in_wait);
 		xe_preempt_fence_ctx_init(q);
@@ -332,17 +339,34 @@ static int pf_test_publish(struct pf_test *t, struct pf_test_queue *tq)
 	return dma_fence_preempt_publish(&tq->q->lr.pctx, &t->last);
 }
 
+/* The number of calls logged so far */
+static int pf_test_num_calls(struct pf_test_queue *tq)
+{
+	int n;
+
+	spin_lock_irq(&tq->log_lock);
+	n = tq->num_calls;
+	spin_unlock_irq(&tq->log_lock);
+	return n;
+}
+
 static void pf_test_expect_calls(struct kunit *test, struct pf_test_queue *tq,
 				 const enum pf_test_call *calls)
 {
-	int i, n = 0;
+	enum pf_test_call logged[PF_TEST_MAX_CALLS];
+	int i, n = 0, num_calls;
 
 	while (n < PF_TEST_MAX_CALLS && calls[n] != PF_NONE)
 		n++;
 
-	KUNIT_EXPECT_EQ(test, tq->num_calls, n);
-	for (i = 0; i < min(n, tq->num_calls); i++)
-		KUNIT_EXPECT_EQ_MSG(test, tq->calls[i], calls[i], "call %d", i);
+	spin_lock_irq(&tq->log_lock);
+	num_calls = tq->num_calls;
+	memcpy(logged, tq->calls, sizeof(logged));
+	spin_unlock_irq(&tq->log_lock);
+
+	KUNIT_EXPECT_EQ(test, num_calls, n);
+	for (i = 0; i < min(n, num_calls); i++)
+		KUNIT_EXPECT_EQ_MSG(test, logged[i], calls[i], "call %d", i);
 }
 
 /*
@@ -424,13 +448,17 @@ static void pf_test_suspend_flow(struct kunit *test)
 	struct pf_test *t = test->priv;
 	struct pf_test_queue *tq = &t->queues[0];
 	struct dma_fence *fence;
+	bool atomic;
 
 	fence = pf_test_create(test, tq);
 	KUNIT_EXPECT_FALSE(test, READ_ONCE(tq->q->lr.suspended));
 
 	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, tq, fence), 0);
 	pf_test_expect_calls(test, tq, calls);
-	KUNIT_EXPECT_FALSE(test, tq->atomic);
+	spin_lock_irq(&tq->log_lock);
+	atomic = tq->atomic;
+	spin_unlock_irq(&tq->log_lock);
+	KUNIT_EXPECT_FALSE(test, atomic);
 	KUNIT_EXPECT_FALSE(test, tq->signaled_in_wait);
 	KUNIT_EXPECT_TRUE(test, READ_ONCE(tq->q->lr.suspended));
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->rebinds), 1);
@@ -465,7 +493,7 @@ static void pf_test_last_fence_first(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dma_fence_wait_timeout(fence, false,
 						     PF_TEST_NEGATIVE),
 			0);
-	KUNIT_EXPECT_EQ(test, tq->num_calls, 0);
+	KUNIT_EXPECT_EQ(test, pf_test_num_calls(tq), 0);
 	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(fence));
 
 	/* While preempting, no new completion fence can be published */
@@ -714,7 +742,7 @@ static void pf_test_remove(struct kunit *test)
 	xe_vm_remove_compute_exec_queue(t->vm, tq->q);
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(fence));
 	KUNIT_EXPECT_EQ(test, fence->error, -ECANCELED);
-	KUNIT_EXPECT_EQ(test, tq->num_calls, 0);
+	KUNIT_EXPECT_EQ(test, pf_test_num_calls(tq), 0);
 	KUNIT_EXPECT_NULL(test, tq->q->lr.pfence);
 	KUNIT_EXPECT_TRUE(test, list_empty(&t->vm->preempt.exec_queues));
 	KUNIT_EXPECT_EQ(test, t->vm->preempt.num_exec_queues, 0);
@@ -724,7 +752,7 @@ static void pf_test_remove(struct kunit *test)
 
 	/* May be called again */
 	xe_vm_remove_compute_exec_queue(t->vm, tq->q);
-	KUNIT_EXPECT_EQ(test, tq->num_calls, 0);
+	KUNIT_EXPECT_EQ(test, pf_test_num_calls(tq), 0);
 
 	/* The fence outlives the queue's context */
 	KUNIT_EXPECT_TRUE(test, xe_fence_is_xe_preempt(fence));
