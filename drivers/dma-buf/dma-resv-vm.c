@@ -15,6 +15,7 @@
 #include <linux/refcount.h>
 #include <linux/slab.h>
 
+#include "dma-resv-internal.h"
 #include "dma-resv-vm-test.h"
 
 /**
@@ -723,9 +724,12 @@ EXPORT_SYMBOL_GPL(dma_resv_write_unlock_vms);
  * @intr: if true, do interruptible wait
  * @timeout: timeout value in jiffies or zero to return immediately
  *
- * Like dma_resv_wait_timeout() on @obj, then on the reservation object of
+ * Like dma_resv_wait_timeout() on @obj and on the reservation object of
  * every VM bound to @obj, where submissions under dma_resv_read_lock() put
- * their fences. Use &DMA_RESV_USAGE_PREEMPT before moving memory. See the
+ * their fences, as one wait. Use &DMA_RESV_USAGE_PREEMPT before moving
+ * memory: the preemption fences of the buffer and of all its VMs are then
+ * triggered together, once every other fence of all of them has signaled.
+ * With a zero @timeout the preemption fences are only tested. See the
  * overview above for the cost of waiting on a whole VM.
  *
  * Returns: as dma_resv_wait_timeout(), for all the waits together.
@@ -738,6 +742,25 @@ long dma_resv_vms_wait_timeout(struct dma_resv *obj,
 	struct dma_resv_vm *vm;
 	unsigned int i;
 	long ret;
+
+	if (usage == DMA_RESV_USAGE_PREEMPT && timeout) {
+		/*
+		 * The other fences of every object first, then all the
+		 * preemption fences triggered before waiting for the first,
+		 * so that the contexts are preempted concurrently.
+		 */
+		ret = dma_resv_vms_wait_timeout(obj, DMA_RESV_USAGE_BOOKKEEP,
+						intr, timeout);
+		if (ret <= 0)
+			return ret;
+		timeout = ret;
+		dma_resv_enable_preempt_fences(obj);
+		for (i = 0; vms && i < vms->num; ++i) {
+			vm = vms->vms[i];
+			if (vm)
+				dma_resv_enable_preempt_fences(vm->resv);
+		}
+	}
 
 	ret = dma_resv_wait_timeout(obj, usage, intr, timeout);
 	for (i = 0; vms && i < vms->num && ret > 0; ++i) {

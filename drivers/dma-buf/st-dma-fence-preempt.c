@@ -1353,8 +1353,9 @@ struct stress {
 	atomic_t started;
 	atomic_t in_flight;
 	atomic_t max_in_flight;
-	/* preemptions of each queue in progress */
+	/* preemptions of each queue in progress, and finished */
 	atomic_t preempting[STRESS_QUEUES];
+	atomic_t preempted[STRESS_QUEUES];
 	/* publishing attempts made during a preemption of their queue */
 	atomic_t overlaps;
 };
@@ -1400,16 +1401,22 @@ static int stress_publisher(void *arg)
 	struct stress *s = t->s;
 	unsigned int n = t->id, qi;
 	struct mock_job *job;
-	bool during;
+	int during, finished;
 
 	stress_start(s);
 	while (!kthread_should_stop()) {
 		qi = n++ % STRESS_QUEUES;
 		stress_op_begin(s);
+		finished = atomic_read(&s->preempted[qi]);
 		during = atomic_read(&s->preempting[qi]);
 		job = mock_submit(s->qs[qi]);
-		/* the whole attempt ran while the queue was being preempted */
-		if (during && atomic_read(&s->preempting[qi]))
+		/*
+		 * The whole attempt ran during one preemption of the queue:
+		 * one was in progress at its start and at its end, and none
+		 * finished meanwhile.
+		 */
+		if (during && atomic_read(&s->preempting[qi]) &&
+		    atomic_read(&s->preempted[qi]) == finished)
 			atomic_inc(&s->overlaps);
 		stress_op_end(s);
 		if (IS_ERR(job)) {
@@ -1451,14 +1458,17 @@ static int stress_trigger(void *arg)
 				   HZ / 10);
 		pfence = mock_get_cur(q);
 		if (pfence) {
-			atomic_inc(&s->preempting[qi]);
 			stress_op_begin(s);
 			dma_fence_enable_signaling(&pfence->base);
+			/* from its trigger to the end of the wait for it */
+			atomic_inc(&s->preempting[qi]);
 			if (wait_fence(&pfence->base) <= 0)
 				atomic_inc(&s->timeouts);
 			else if (pfence->base.error)
 				atomic_inc(&s->preempt_errors);
 			stress_op_end(s);
+			/* finished before it is no longer in progress */
+			atomic_inc(&s->preempted[qi]);
 			atomic_dec(&s->preempting[qi]);
 			put_fence(pfence);
 		}

@@ -564,8 +564,10 @@ static void test_locker_cleanup(void *arg)
 	struct test_locker *l = arg, *it;
 	struct list_head *lockers = l->test->priv;
 
-	list_for_each_entry(it, lockers, link)
+	list_for_each_entry(it, lockers, link) {
+		complete_all(&it->go);
 		complete(&it->release);
+	}
 	list_del(&l->link);
 	if (!wait_for_completion_timeout(&l->done, TEST_TIMEOUT)) {
 		KUNIT_FAIL(l->test, "a locker thread did not end");
@@ -879,6 +881,117 @@ static void test_fence_visibility(struct kunit *test)
 	dma_resv_fini(buf);
 }
 
+/*
+ * Polls, for up to @timeout, until signaling is enabled on at least @want of
+ * the @n fences of @f; returns on how many it is.
+ */
+static unsigned int test_wait_enabled(struct dma_fence **f, unsigned int n,
+				      unsigned int want, unsigned long timeout)
+{
+	unsigned long end = jiffies + timeout;
+	unsigned int i, count;
+
+	for (;;) {
+		count = 0;
+		for (i = 0; i < n; i++)
+			count += test_bit(DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT,
+					  &f[i]->flags);
+		if (count >= want || time_after(jiffies, end))
+			return count;
+		/* polled: nothing wakes up when signaling is enabled */
+		usleep_range(100, 200);
+	}
+}
+
+static void test_add_fence(struct kunit *test, struct dma_resv *resv,
+			   struct dma_fence *fence, enum dma_resv_usage usage)
+{
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(resv, NULL), 0);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(resv, 1), 0);
+	dma_resv_add_fence(resv, fence, usage);
+	dma_resv_unlock(resv);
+}
+
+struct test_vms_waiter {
+	struct dma_resv *buf;
+	long ret;
+	struct completion done;
+};
+
+/* dma_resv_vms_wait_timeout() at PREEMPT, under the write lock */
+static int test_vms_waiter_fn(void *arg)
+{
+	struct test_vms_waiter *w = arg;
+	struct ww_acquire_ctx ctx;
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	w->ret = -EBUSY;
+	if (!dma_resv_write_lock(w->buf, &ctx)) {
+		w->ret = dma_resv_vms_wait_timeout(w->buf,
+						   DMA_RESV_USAGE_PREEMPT,
+						   false, TEST_TIMEOUT);
+		dma_resv_write_unlock(w->buf);
+	}
+	ww_acquire_fini(&ctx);
+	complete_all(&w->done);
+	return 0;
+}
+
+/*
+ * dma_resv_vms_wait_timeout() at PREEMPT keeps the order of
+ * dma_resv_wait_timeout() across the buffer and its VMs: the preemption
+ * fences of the buffer and of VM b are only triggered once the ordinary
+ * fence of VM a has signaled, and then together.
+ */
+static void test_vms_wait_preempt_order(struct kunit *test)
+{
+	int (*fns[])(void *) = { test_vms_waiter_fn };
+	struct test_vms_waiter *w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+	struct dma_resv *buf = test_buf_create(test);
+	struct test_vm *a = test_vm_create(test), *b = test_vm_create(test);
+	struct dma_fence *ordinary = test_fence_create(test);
+	struct dma_fence *preempt[2];
+	void *data[1];
+
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	preempt[0] = test_fence_create(test);
+	preempt[1] = test_fence_create(test);
+	KUNIT_ASSERT_EQ(test, test_bind(buf, a), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(buf, b), 0);
+	test_add_fence(test, buf, preempt[0], DMA_RESV_USAGE_PREEMPT);
+	test_add_fence(test, &a->resv, ordinary, DMA_RESV_USAGE_BOOKKEEP);
+	test_add_fence(test, &b->resv, preempt[1], DMA_RESV_USAGE_PREEMPT);
+
+	w->buf = buf;
+	init_completion(&w->done);
+	data[0] = w;
+	test_run_threads(test, 1, fns, data, "dma-resv-vm-wait");
+
+	/* The waiter waits for the ordinary fence of VM a... */
+	KUNIT_EXPECT_EQ(test, test_wait_enabled(&ordinary, 1, 1, TEST_TIMEOUT),
+			1);
+	/* ...and, a negative check for a bound, preempts nothing meanwhile */
+	KUNIT_EXPECT_EQ(test, test_wait_enabled(preempt, 2, 1, BLOCK_CHECK), 0);
+
+	dma_fence_signal(ordinary);
+	KUNIT_EXPECT_EQ(test, test_wait_enabled(preempt, 2, 2, TEST_TIMEOUT), 2);
+	KUNIT_EXPECT_FALSE(test, completion_done(&w->done));
+	dma_fence_signal(preempt[0]);
+	dma_fence_signal(preempt[1]);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&w->done,
+							    TEST_TIMEOUT));
+	KUNIT_EXPECT_GT(test, w->ret, 0);
+
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, a), 0);
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, b), 0);
+	dma_resv_vm_put(&a->base);
+	dma_resv_vm_put(&b->base);
+	dma_resv_fini(buf);
+	dma_fence_put(ordinary);
+	dma_fence_put(preempt[0]);
+	dma_fence_put(preempt[1]);
+}
+
 struct test_abba {
 	struct dma_resv *buf;
 	struct test_vm *x, *y;
@@ -1102,16 +1215,17 @@ static void test_write_lock_interrupted(struct kunit *test,
 					bool older)
 {
 	struct test_locker *holder = NULL, *w;
+	unsigned long end;
 
-	w = test_locker_create(test, buf, NULL);
-	w->intr = true;
-	w->gated = older;
 	if (!older) {
 		holder = test_locker_start(test, buf, &y->base);
 		KUNIT_ASSERT_TRUE(test,
 				  wait_for_completion_timeout(&holder->locked,
 							      TEST_TIMEOUT));
 	}
+	w = test_locker_create(test, buf, NULL);
+	w->intr = true;
+	w->gated = older;
 	test_locker_run(test, w);
 	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&w->ready,
 							    TEST_TIMEOUT));
@@ -1122,9 +1236,23 @@ static void test_write_lock_interrupted(struct kunit *test,
 				  wait_for_completion_timeout(&holder->locked,
 							      TEST_TIMEOUT));
 		complete(&w->go);
-		KUNIT_ASSERT_TRUE(test,
-				  wait_for_completion_timeout(&w->trying,
-							      TEST_TIMEOUT));
+		/*
+		 * Waiting for y in its first attempt: it holds the buffer and
+		 * references y (a back-off would have dropped the buffer).
+		 * Polled, then checked to last, for a bound.
+		 */
+		end = jiffies + TEST_TIMEOUT;
+		while (!(ww_mutex_is_locked(&buf->lock) &&
+			 kref_read(&y->base.refcount) >= 2) &&
+		       time_before(jiffies, end))
+			usleep_range(100, 200);
+		end = jiffies + BLOCK_CHECK;
+		while (ww_mutex_is_locked(&buf->lock) &&
+		       kref_read(&y->base.refcount) >= 2 &&
+		       time_before(jiffies, end))
+			usleep_range(100, 200);
+		KUNIT_ASSERT_TRUE(test, ww_mutex_is_locked(&buf->lock));
+		KUNIT_ASSERT_GE(test, kref_read(&y->base.refcount), 2);
 	} else {
 		/* backed off, now in the slow lock of y */
 		KUNIT_ASSERT_TRUE(test, test_wait_backed_off(buf, y));
@@ -1768,6 +1896,7 @@ static struct kunit_case dma_resv_vm_cases[] = {
 	KUNIT_CASE(test_writer_excludes_readers),
 	KUNIT_CASE(test_reader_blocks_writer),
 	KUNIT_CASE(test_fence_visibility),
+	KUNIT_CASE(test_vms_wait_preempt_order),
 	KUNIT_CASE(test_abba_backoff),
 	KUNIT_CASE(test_vm_destroyed_during_backoff),
 	KUNIT_CASE(test_transaction_backoff),
@@ -1786,3 +1915,6 @@ static struct kunit_suite dma_resv_vm_suite = {
 };
 
 kunit_test_suite(dma_resv_vm_suite);
+
+/* test_dma_buf_wrappers() exports a dma_buf */
+MODULE_IMPORT_NS("DMA_BUF");
