@@ -920,6 +920,19 @@ static struct dma_fence *test_find_context(struct dma_resv *resv, u64 context,
 	return NULL;
 }
 
+/* The fence of @old_ctx is gone from @resv, @fence is there at @usage */
+static void test_expect_replaced(struct kunit *test, struct dma_resv *resv,
+				 u64 old_ctx, struct dma_fence *fence,
+				 enum dma_resv_usage usage)
+{
+	enum dma_resv_usage found;
+
+	KUNIT_EXPECT_NULL(test, test_find_context(resv, old_ctx, &found));
+	KUNIT_EXPECT_PTR_EQ(test, test_find_context(resv, fence->context,
+						    &found), fence);
+	KUNIT_EXPECT_EQ(test, found, usage);
+}
+
 /*
  * dma_resv_replace_fences() replaces the fences of one context, in either
  * class, and leaves the others alone: a fence replacing a preemption fence
@@ -964,19 +977,15 @@ static void test_replace_fences(struct kunit *test)
 	/* A preemption fence replaced: the replacement is one */
 	dma_resv_replace_fences(&resv, ctx[0], &replacement->base,
 				DMA_RESV_USAGE_PREEMPT);
-	KUNIT_EXPECT_NULL(test, test_find_context(&resv, ctx[0], &usage));
-	KUNIT_EXPECT_PTR_EQ(test, test_find_context(&resv, ctx[4], &usage),
-			    &replacement->base);
-	KUNIT_EXPECT_EQ(test, usage, DMA_RESV_USAGE_PREEMPT);
+	test_expect_replaced(test, &resv, ctx[0], &replacement->base,
+			     DMA_RESV_USAGE_PREEMPT);
 	KUNIT_EXPECT_EQ(test, kref_read(&preempt->base.refcount), 1u);
 
 	/* An ordinary fence replaced, at the usage given */
 	dma_resv_replace_fences(&resv, ctx[2], &replacement2->base,
 				DMA_RESV_USAGE_BOOKKEEP);
-	KUNIT_EXPECT_NULL(test, test_find_context(&resv, ctx[2], &usage));
-	KUNIT_EXPECT_PTR_EQ(test, test_find_context(&resv, ctx[5], &usage),
-			    &replacement2->base);
-	KUNIT_EXPECT_EQ(test, usage, DMA_RESV_USAGE_BOOKKEEP);
+	test_expect_replaced(test, &resv, ctx[2], &replacement2->base,
+			     DMA_RESV_USAGE_BOOKKEEP);
 	KUNIT_EXPECT_EQ(test, kref_read(&ordinary->base.refcount), 1u);
 
 	/* The fences of the other contexts are untouched */
@@ -997,18 +1006,13 @@ static void test_replace_fences(struct kunit *test)
 	dma_fence_signal(&signaled->base);
 	dma_resv_replace_fences(&resv, ctx[3], &signaled->base,
 				DMA_RESV_USAGE_PREEMPT);
-	KUNIT_EXPECT_NULL(test, test_find_context(&resv, ctx[3], &usage));
-	KUNIT_EXPECT_PTR_EQ(test, test_find_context(&resv,
-						    signaled->base.context,
-						    &usage), &signaled->base);
-	KUNIT_EXPECT_EQ(test, usage, DMA_RESV_USAGE_BOOKKEEP);
+	test_expect_replaced(test, &resv, ctx[3], &signaled->base,
+			     DMA_RESV_USAGE_BOOKKEEP);
 
 	/* Scrubbing with the stub is how drivers drop a preemption fence */
 	dma_resv_replace_fences(&resv, ctx[4], stub, DMA_RESV_USAGE_BOOKKEEP);
-	KUNIT_EXPECT_NULL(test, test_find_context(&resv, ctx[4], &usage));
-	KUNIT_EXPECT_PTR_EQ(test, test_find_context(&resv, stub->context,
-						    &usage), stub);
-	KUNIT_EXPECT_EQ(test, usage, DMA_RESV_USAGE_PREEMPT);
+	test_expect_replaced(test, &resv, ctx[4], stub,
+			     DMA_RESV_USAGE_PREEMPT);
 	dma_resv_unlock(&resv);
 	dma_fence_put(stub);
 
