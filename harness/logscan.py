@@ -12,6 +12,12 @@
   logscan.py kasan LOG                   KASAN reports in LOG, but those
                                          harness/kunit/upstream-kasan lists
   logscan.py lockdep LOG                 lockdep reports in LOG
+  logscan.py lockdepcycle LOG HELD WANTED SITE
+                                         LOG has exactly one lockdep report,
+                                         a circular locking dependency in
+                                         which the task holds lock class
+                                         HELD and takes lock class WANTED in
+                                         function SITE
   logscan.py kcsan TREE FILES LOG...     KCSAN reports in the LOGs: fails on
                                          one with a function of a file listed
                                          in FILES (one path of TREE per line:
@@ -284,6 +290,44 @@ def lockdep(log):
     return 1 if found else 0
 
 
+def lockdepcycle(log, held, wanted, site):
+    """The one lockdep report of LOG is the cycle a suite provokes on
+    purpose: "is trying to acquire lock:" is followed by a line naming
+    (WANTED) at SITE+..., "but task is already holding lock:" by one naming
+    (HELD). Any other lockdep report, or none, fails."""
+    lines = [strip_prefix(l).rstrip('\n') for l in open(log, errors='replace')]
+    reports = [i for i, l in enumerate(lines) if LOCKDEP.search(l)]
+    print(f'{len(reports)} lockdep reports')
+    for i in reports:
+        print(lines[i])
+    if len(reports) != 1:
+        print('expected exactly one lockdep report')
+        return 1
+    first = reports[0]
+    end = first + 200
+    rc = 0
+    if 'possible circular locking dependency' not in lines[first]:
+        print('not a circular locking dependency')
+        rc = 1
+
+    def after(header):
+        for j in range(first, min(end, len(lines) - 1)):
+            if header in lines[j]:
+                return lines[j + 1]
+        return ''
+    acquire = after('is trying to acquire lock:')
+    holding = after('but task is already holding lock:')
+    print(f'acquiring: {acquire.strip()}')
+    print(f'holding:   {holding.strip()}')
+    if f'({wanted})' not in acquire or f' at: {site}+' not in acquire:
+        print(f'the lock taken is not {wanted} in {site}')
+        rc = 1
+    if f'({held})' not in holding:
+        print(f'the lock held is not {held}')
+        rc = 1
+    return rc
+
+
 KASAN_FUNC = re.compile(r'BUG: KASAN: \S+ in ([A-Za-z0-9_.]+)')
 SUITE = re.compile(r'^    # Subtest: (\S+)')
 
@@ -546,6 +590,8 @@ def main():
         return kasan(*args)
     if cmd == 'lockdep':
         return lockdep(*args)
+    if cmd == 'lockdepcycle':
+        return lockdepcycle(*args)
     if cmd == 'kcsan':
         return kcsan(args[0], args[1], args[2:])
     if cmd == 'cases':

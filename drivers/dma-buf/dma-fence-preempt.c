@@ -5,6 +5,7 @@
  */
 
 #include <linux/dma-fence-preempt.h>
+#include <linux/dma-fence-unwrap.h>
 #include <linux/export.h>
 #include <linux/init.h>
 #include <linux/wait_bit.h>
@@ -31,7 +32,10 @@
  *    &dma_resv. A context has at most one unsignaled preemption fence.
  * 3. Each time the driver hands out a completion fence of the context, in a
  *    &drm_syncobj, a &sync_file, a &dma_resv or as a dependency of a kernel
- *    job, it first publishes it with dma_fence_preempt_publish().
+ *    job, it first publishes it with dma_fence_preempt_publish(). When that
+ *    fails with -EAGAIN, the context is being preempted: the driver drops
+ *    its locks, waits for the resume with dma_fence_preempt_wait_resume()
+ *    and retries.
  * 4. When signaling is enabled on the preemption fence, publishing starts to
  *    fail and a work item waits for the last published completion fence,
  *    calls &dma_fence_preempt_ops.preempt and &dma_fence_preempt_ops.preempt_wait,
@@ -59,6 +63,24 @@
  *   Completion fences of a context signal in the order they were published,
  *   so the last one covers all of them.
  *
+ * That order holds for the completion fences of one timeline: a context
+ * publishes the fences of one fence context, in seqno order.
+ * dma_fence_preempt_publish() warns and fails with -EINVAL for a fence of
+ * another fence context than the first one the context published, and keeps
+ * the later fence when an earlier one of the same timeline is published
+ * again. A context whose queues complete out of order (several rings)
+ * publishes one fence that covers all of them, or uses one context per ring.
+ *
+ * A completion fence must never depend on a preemption fence of its own
+ * context, for instance through a job of the context that waits for a
+ * buffer's fences at %DMA_RESV_USAGE_PREEMPT: the preemption waits for the
+ * completion fence, which waits for the preemption. Where that is cheap to
+ * see, publishing catches it: a preemption fence of the context itself, or
+ * a &dma_fence_array or &dma_fence_chain containing one, is refused with a
+ * warning and -EDEADLK. A dependency hidden in the driver's job is not
+ * visible to the class; the bounded wait below turns it into a killed
+ * context instead of a deadlock.
+ *
  * Publishing is serialized against preemption: the context lock is held
  * across checking the state and storing the new last fence, and across
  * marking the context as preempting and taking the last fence. Once signaling
@@ -81,18 +103,31 @@
  * an operation is reported. Resuming needs both, so it is queued from
  * &dma_fence_preempt_ops.preempt_finished, never done inline.
  *
- * A preemption fence always signals in bounded time: the completion fences
- * it waits for first are bounded by the cross-driver contract, and
- * &dma_fence_preempt_ops.preempt_wait by the timeout of the context. Errors
- * are reported with dma_fence_set_error() on the preemption fence. Either
- * way the context must not access memory once the fence signaled. The errors
- * of a preemption fence:
+ * A preemption fence always signals in bounded time. The cross-driver
+ * contract of Documentation/driver-api/dma-buf.rst ("Indefinite DMA
+ * Fences") requires every &dma_fence to signal in bounded time, but the
+ * completion fence of a user mode queue depends on work that user space
+ * controls: it is exactly the kind of fence that contract excludes unless
+ * something bounds it. The class does: it waits for the last completion
+ * fence at most the timeout of the context, and when that expires it kills
+ * the context (&dma_fence_preempt_ops.kill), which makes the completion
+ * fences signal with an error, and signals the preemption fence with
+ * -ETIME, the way a preemption timeout is handled.
+ * &dma_fence_preempt_ops.preempt_wait is bounded by the same timeout, so a
+ * preemption takes at most about twice the timeout of the context, plus
+ * the time of the operations. Errors are reported with
+ * dma_fence_set_error() on the preemption fence. Either way the context
+ * must not access memory once the fence signaled. The errors of a
+ * preemption fence:
  *
  * * -ECANCELED: the context was torn down by dma_fence_preempt_ctx_fini()
- *   before the preemption ran, no operation was called; or, by convention,
- *   an operation found the context banned or killed.
- * * -ETIME: &dma_fence_preempt_ops.preempt_wait timed out; the driver reset
- *   or banned the context.
+ *   before the preemption called any operation (possibly while it waited
+ *   for the last completion fence, which the driver made signal before the
+ *   teardown); or, by convention, an operation found the context banned or
+ *   killed.
+ * * -ETIME: the last completion fence did not signal within the timeout and
+ *   the context was killed, or &dma_fence_preempt_ops.preempt_wait timed
+ *   out; the driver reset or banned the context.
  * * -EIO: by convention, an operation found the context reset or the device
  *   wedged.
  * * any other negative error code returned by an operation.
@@ -100,7 +135,11 @@
  * The errors of the interface:
  *
  * * dma_fence_preempt_publish() returns -EAGAIN while the context is being
- *   or has been preempted, until the next dma_fence_preempt_arm().
+ *   or has been preempted, until the next dma_fence_preempt_arm();
+ *   dma_fence_preempt_wait_resume() waits for that.
+ * * dma_fence_preempt_publish() warns and returns -EINVAL for a context
+ *   without &dma_fence_preempt_ops.kill or a fence of another timeline,
+ *   -EDEADLK for a preemption fence of the context itself.
  * * dma_fence_preempt_arm() returns -EBUSY while the current preemption fence
  *   has not signaled.
  * * Both return -ENODEV once the context was torn down.
@@ -172,11 +211,15 @@ static void dma_fence_preempt_work(struct work_struct *work)
 	struct dma_fence_preempt_ctx *ctx = pfence->ctx;
 	const struct dma_fence_preempt_ops *ops = pfence->ops;
 	bool cookie = dma_fence_begin_signalling();
+	bool hung = false;
 	bool dead;
 	int err;
 
 	if (pfence->last) {
-		dma_fence_wait(pfence->last, false);
+		/* A negative return is an error of a custom wait operation */
+		if (dma_fence_wait_timeout(pfence->last, false,
+					   ctx->timeout) <= 0)
+			hung = !dma_fence_is_signaled(pfence->last);
 		dma_fence_put(pfence->last);
 		pfence->last = NULL;
 	}
@@ -187,6 +230,10 @@ static void dma_fence_preempt_work(struct work_struct *work)
 
 	if (dead && !pfence->preempted) {
 		err = -ECANCELED;
+	} else if (hung) {
+		/* Only a context with a kill operation publishes */
+		ops->kill(pfence);
+		err = -ETIME;
 	} else {
 		err = 0;
 		if (!pfence->preempted) {
@@ -244,6 +291,7 @@ void dma_fence_preempt_ctx_init(struct dma_fence_preempt_ctx *ctx,
 
 	ctx->ops = ops;
 	spin_lock_init(&ctx->lock);
+	init_waitqueue_head(&ctx->resume_wq);
 	ctx->last = NULL;
 	ctx->fence = NULL;
 	ctx->timeout = timeout;
@@ -287,6 +335,7 @@ void dma_fence_preempt_ctx_fini(struct dma_fence_preempt_ctx *ctx)
 	last = ctx->last;
 	ctx->last = NULL;
 	spin_unlock_irq(&ctx->lock);
+	wake_up_all(&ctx->resume_wq);
 
 	/*
 	 * Either queues the signalling work, which sees the context dead, or
@@ -353,6 +402,7 @@ int dma_fence_preempt_arm(struct dma_fence_preempt_ctx *ctx,
 	dma_fence_get(&fence->base);
 	ctx->preempting = false;
 	spin_unlock_irqrestore(&ctx->lock, flags);
+	wake_up_all(&ctx->resume_wq);
 
 	if (old)
 		dma_fence_put(&old->base);
@@ -360,6 +410,25 @@ int dma_fence_preempt_arm(struct dma_fence_preempt_ctx *ctx,
 	return 0;
 }
 EXPORT_SYMBOL_GPL(dma_fence_preempt_arm);
+
+/* Whether @fence is, or contains, a preemption fence of @ctx */
+static bool dma_fence_preempt_is_own(struct dma_fence_preempt_ctx *ctx,
+				     struct dma_fence *fence)
+{
+	struct dma_fence_unwrap iter;
+	struct dma_fence *f;
+
+	/* Yields @fence itself if it is not a container */
+	dma_fence_unwrap_for_each(f, &iter, fence) {
+		if (f->context == ctx->context) {
+			/* the cursor holds a reference to the chain */
+			dma_fence_put(iter.chain);
+			return true;
+		}
+	}
+
+	return false;
+}
 
 /**
  * dma_fence_preempt_publish - publish a completion fence of a context
@@ -370,40 +439,126 @@ EXPORT_SYMBOL_GPL(dma_fence_preempt_arm);
  * preemption waits for before stopping the context. Drivers call this before
  * the fence becomes visible to anyone else: before adding it to a
  * &drm_syncobj, a &sync_file or a &dma_resv, or making a job depend on it.
- * Completion fences of a context must signal in the order they are published.
+ *
+ * The completion fences of a context are those of one timeline, the fence
+ * context of the first fence published, and must signal in seqno order.
+ * Publishing a fence of that timeline that is not later than the last one
+ * leaves the last one in place. A fence of another fence context, a
+ * context without &dma_fence_preempt_ops.kill, and a fence that is or
+ * contains a preemption fence of @ctx are misuse: they warn.
  *
  * Return: 0 on success, -EAGAIN if signaling was enabled on the current
- * preemption fence of @ctx and no new one was armed since, or -ENODEV if
- * @ctx was torn down. On error @fence must not be handed out: the caller
- * typically drops its locks, waits for the context to be resumed and
- * retries.
+ * preemption fence of @ctx and no new one was armed since (see
+ * dma_fence_preempt_wait_resume()), -ENODEV if @ctx was torn down, -EINVAL
+ * for a fence of another timeline or a context without a kill operation,
+ * -EDEADLK for a preemption fence of @ctx. On error @fence must not be
+ * handed out: on -EAGAIN the caller typically drops its locks, waits for
+ * the context to be resumed and retries.
  *
  * Context: Any context, takes the context spinlock with interrupts disabled.
  */
 int dma_fence_preempt_publish(struct dma_fence_preempt_ctx *ctx,
 			      struct dma_fence *fence)
 {
-	struct dma_fence *old;
+	struct dma_fence *old = NULL;
 	unsigned long flags;
+	u64 timeline = 0;
 	int ret = 0;
+
+	if (WARN(!ctx->ops->kill,
+		 "dma_fence_preempt: publishing without a kill operation\n"))
+		return -EINVAL;
+	if (WARN(dma_fence_preempt_is_own(ctx, fence),
+		 "dma_fence_preempt: publishing a preemption fence of the context\n"))
+		return -EDEADLK;
 
 	spin_lock_irqsave(&ctx->lock, flags);
 	if (ctx->dead) {
 		ret = -ENODEV;
 	} else if (ctx->preempting) {
 		ret = -EAGAIN;
-	} else {
+	} else if (!ctx->last) {
+		ctx->last = dma_fence_get(fence);
+	} else if (ctx->last->context != fence->context) {
+		timeline = ctx->last->context;
+		ret = -EINVAL;
+	} else if (dma_fence_is_later(fence, ctx->last)) {
 		old = ctx->last;
 		ctx->last = dma_fence_get(fence);
 	}
 	spin_unlock_irqrestore(&ctx->lock, flags);
 
-	if (!ret)
-		dma_fence_put(old);
+	/* Outside of the lock: the console may wait */
+	WARN(ret == -EINVAL,
+	     "dma_fence_preempt: publishing fence context %llu on timeline %llu\n",
+	     fence->context, timeline);
+
+	dma_fence_put(old);
 
 	return ret;
 }
 EXPORT_SYMBOL_GPL(dma_fence_preempt_publish);
+
+/* Publishing would not fail with -EAGAIN: resumed, never preempted, or dead */
+static bool ctx_resumed(struct dma_fence_preempt_ctx *ctx)
+{
+	unsigned long flags;
+	bool ret;
+
+	spin_lock_irqsave(&ctx->lock, flags);
+	ret = !ctx->preempting || ctx->dead;
+	spin_unlock_irqrestore(&ctx->lock, flags);
+
+	return ret;
+}
+
+/**
+ * dma_fence_preempt_wait_resume - wait until a context can publish again
+ * @ctx: the context
+ * @intr: whether a signal interrupts the wait
+ * @timeout: the timeout in jiffies, or %MAX_SCHEDULE_TIMEOUT
+ *
+ * Waits for the context to be resumed, by dma_fence_preempt_arm(), after a
+ * preemption: what a driver does when dma_fence_preempt_publish() failed
+ * with -EAGAIN, before it retries. Returns at once if signaling was not
+ * enabled on the current preemption fence of @ctx. Publishing may fail
+ * again right after the wait, if the new preemption fence was triggered in
+ * the meantime.
+ *
+ * The resume takes the &dma_resv locks of the context's memory: the caller
+ * must not hold any &dma_resv lock, nor a lock the resume work of the
+ * driver takes, and must not be in the signalling path of a fence.
+ *
+ * Return: the remaining jiffies (at least 1) once @ctx was resumed, 0 if
+ * @timeout expired first, -ERESTARTSYS if @intr and a signal arrived, or
+ * -ENODEV if @ctx was torn down.
+ */
+long dma_fence_preempt_wait_resume(struct dma_fence_preempt_ctx *ctx,
+				   bool intr, long timeout)
+{
+	unsigned long flags;
+	bool dead;
+	long ret;
+
+	might_sleep();
+
+	if (intr)
+		ret = wait_event_interruptible_timeout(ctx->resume_wq,
+						       ctx_resumed(ctx),
+						       timeout);
+	else
+		ret = wait_event_timeout(ctx->resume_wq, ctx_resumed(ctx),
+					 timeout);
+	if (ret <= 0)
+		return ret;
+
+	spin_lock_irqsave(&ctx->lock, flags);
+	dead = ctx->dead;
+	spin_unlock_irqrestore(&ctx->lock, flags);
+
+	return dead ? -ENODEV : ret;
+}
+EXPORT_SYMBOL_GPL(dma_fence_preempt_wait_resume);
 
 /**
  * dma_fence_is_preempt - check whether a fence is a preemption fence

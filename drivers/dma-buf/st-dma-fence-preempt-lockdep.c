@@ -11,8 +11,11 @@
  *     --kconfig_add CONFIG_DMABUF_KUNIT_TEST_LOCKDEP_SPLAT=y \
  *     'dma-buf-fence-preempt-lockdep'
  *
- * The case passes when lockdep went from enabled (debug_locks set) before
- * the preemption to disabled after it; the kernel log shows the report.
+ * The case passes when lockdep was enabled (debug_locks set) right before
+ * the preempt operation took the lock and disabled right after: the report
+ * came from that lock. The kernel log shows the report; the harness checks
+ * that it is the cycle between the signalling annotation (dma_fence_map)
+ * and the reservation lock class.
  */
 
 #include <kunit/test.h>
@@ -24,6 +27,9 @@
 struct splat_ctx {
 	struct dma_fence_preempt_ctx pctx;
 	struct dma_resv resv;
+	/* debug_locks around the lock taken in the operation */
+	bool locks_before;
+	bool locks_after;
 };
 
 /* Wrong on purpose: the signalling path must not take a dma_resv lock. */
@@ -32,7 +38,9 @@ static int splat_preempt(struct dma_fence_preempt *pfence)
 	struct splat_ctx *sc = container_of(pfence->ctx, struct splat_ctx,
 					    pctx);
 
+	sc->locks_before = debug_locks;
 	dma_resv_lock(&sc->resv, NULL);
+	sc->locks_after = debug_locks;
 	dma_resv_unlock(&sc->resv);
 	return 0;
 }
@@ -70,6 +78,8 @@ static void test_resv_lock_in_signalling_path(struct kunit *test)
 	dma_fence_preempt_ctx_fini(&sc->pctx);
 
 	/* lockdep reported the dma_resv lock, and turned itself off */
+	KUNIT_EXPECT_TRUE(test, sc->locks_before);
+	KUNIT_EXPECT_FALSE(test, sc->locks_after);
 	KUNIT_EXPECT_FALSE(test, debug_locks);
 
 	dma_fence_put(&pfence->base);

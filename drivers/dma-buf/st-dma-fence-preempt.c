@@ -13,12 +13,16 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/delay.h>
+#include <linux/dma-fence-array.h>
+#include <linux/dma-fence-chain.h>
 #include <linux/dma-fence-preempt.h>
 #include <linux/dma-resv.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/wait_bit.h>
 #include <linux/workqueue.h>
@@ -42,6 +46,7 @@
 #define EV_WAIT			0x200000
 #define EV_SIGNALED		0x300000
 #define EV_FINISHED		0x400000
+#define EV_KILL			0x500000
 
 #define MOCK_MAGIC		0x70726565UL
 
@@ -103,6 +108,7 @@ struct mock_queue {
 	struct completion resumed;
 
 	atomic_t preempt_calls;
+	atomic_t kill_calls;
 	atomic_t wait_calls;
 	atomic_t finished_calls;
 	struct completion finished;
@@ -358,6 +364,37 @@ static int mock_preempt_wait(struct dma_fence_preempt *pfence, long timeout)
 	return -EINVAL;
 }
 
+/*
+ * Kills the ring: every job on it signals with -ECANCELED, in order. What a
+ * driver does when it bans a queue.
+ */
+static void mock_ring_kill(struct mock_queue *q)
+{
+	struct mock_job *job;
+
+	for (;;) {
+		spin_lock_irq(&q->ring_lock);
+		job = list_first_entry_or_null(&q->ring, struct mock_job, link);
+		if (job)
+			dma_fence_get(&job->base);
+		spin_unlock_irq(&q->ring_lock);
+		if (!job)
+			break;
+		mock_job_signal(job, -ECANCELED);
+		dma_fence_put(&job->base);
+	}
+}
+
+static void mock_kill(struct dma_fence_preempt *pfence)
+{
+	struct mock_queue *q = to_mock_queue(pfence);
+
+	mock_log(q, EV_KILL);
+	atomic_inc(&q->kill_calls);
+	WRITE_ONCE(q->stopped, true);
+	mock_ring_kill(q);
+}
+
 static void mock_preempt_finished(struct dma_fence_preempt *pfence)
 {
 	struct mock_queue *q = to_mock_queue(pfence);
@@ -384,6 +421,7 @@ static const struct dma_fence_preempt_ops mock_preempt_ops = {
 	.preempt = mock_preempt,
 	.preempt_wait = mock_preempt_wait,
 	.preempt_finished = mock_preempt_finished,
+	.kill = mock_kill,
 	.release = mock_pfence_release,
 };
 
@@ -497,21 +535,8 @@ static struct mock_queue *mock_queue_create(struct kunit *test, int id,
  */
 static void mock_queue_kill(struct mock_queue *q)
 {
-	struct mock_job *job;
-
 	cancel_work_sync(&q->hw_work);
-	for (;;) {
-		spin_lock_irq(&q->ring_lock);
-		job = list_first_entry_or_null(&q->ring, struct mock_job, link);
-		if (job)
-			dma_fence_get(&job->base);
-		spin_unlock_irq(&q->ring_lock);
-		if (!job)
-			break;
-		mock_job_signal(job, -ECANCELED);
-		dma_fence_put(&job->base);
-	}
-
+	mock_ring_kill(q);
 	dma_fence_preempt_ctx_fini(&q->pctx);
 	cancel_work_sync(&q->resume_work);
 }
@@ -868,6 +893,340 @@ static void test_wait_timeout(struct kunit *test)
 
 	put_fence(pfence);
 	mock_queue_destroy(q);
+}
+
+/*
+ * A last completion fence that does not signal within the timeout of the
+ * context: the context is killed instead of preempted, its completion
+ * fences signal with an error, the preemption fence with -ETIME, bounded.
+ */
+static void test_last_fence_timeout(struct kunit *test)
+{
+	static const int expected[] = {
+		EV_JOB_ENABLE | 1,
+		EV_KILL,
+		EV_JOB_SIGNAL | 1,
+		EV_FINISHED,
+	};
+	const long timeout = msecs_to_jiffies(100);
+	struct mock_queue *q = mock_queue_create(test, 23, timeout);
+	struct dma_fence_preempt *pfence;
+	struct mock_job *job;
+	unsigned long start;
+
+	KUNIT_ASSERT_EQ(test, mock_arm(q), 0);
+	pfence = mock_get_cur(q);
+	/* a job that never completes on its own */
+	job = mock_submit(q);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(job));
+
+	start = jiffies;
+	dma_fence_enable_signaling(&pfence->base);
+	KUNIT_EXPECT_GT_MSG(test, wait_fence(&pfence->base), 0,
+			    "the preemption waits for the job without bound");
+	KUNIT_EXPECT_GE(test, (long)(jiffies - start), timeout);
+	KUNIT_EXPECT_EQ(test, pfence->base.error, -ETIME);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(&job->base));
+	KUNIT_EXPECT_EQ(test, job->base.error, -ECANCELED);
+	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&q->finished,
+							  TEST_TIMEOUT), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&q->kill_calls), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&q->preempt_calls), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&q->wait_calls), 0);
+	expect_log(test, q, expected, ARRAY_SIZE(expected));
+
+	dma_fence_put(&job->base);
+	put_fence(pfence);
+	mock_queue_destroy(q);
+}
+
+/*
+ * One timeline per context: a completion fence of another fence context is
+ * refused with a warning, and an earlier fence of the timeline published
+ * again leaves the later one the last: the preemption waits for job 2, not
+ * for job 1.
+ */
+static void test_publish_one_timeline(struct kunit *test)
+{
+	static const int expected[] = {
+		EV_JOB_ENABLE | 2,
+		EV_JOB_SIGNAL | 1,
+		EV_JOB_SIGNAL | 2,
+		EV_PREEMPT,
+		EV_WAIT,
+		EV_FINISHED,
+	};
+	struct mock_queue *q = mock_queue_create(test, 24, PREEMPT_TIMEOUT);
+	struct mock_queue *other = mock_queue_create(test, 25,
+						     PREEMPT_TIMEOUT);
+	struct dma_fence_preempt *pfence;
+	struct mock_job *j1, *j2, *foreign;
+
+	KUNIT_ASSERT_EQ(test, mock_arm(q), 0);
+	pfence = mock_get_cur(q);
+	j1 = mock_submit(q);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(j1));
+	j2 = mock_submit(q);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(j2));
+
+	/* a job of another queue, i.e. of another ring */
+	foreign = mock_job_alloc(other, 3);
+	KUNIT_ASSERT_NOT_NULL(test, foreign);
+	kunit_warning_suppress(test) {
+		KUNIT_EXPECT_EQ(test,
+				dma_fence_preempt_publish(&q->pctx,
+							  &foreign->base),
+				-EINVAL);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
+	}
+
+	/* job 1 again, e.g. exported a second time: not the last one */
+	KUNIT_EXPECT_EQ(test, dma_fence_preempt_publish(&q->pctx, &j1->base),
+			0);
+
+	dma_fence_enable_signaling(&pfence->base);
+	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&j2->enabled,
+							  TEST_TIMEOUT), 0);
+	KUNIT_EXPECT_FALSE(test, completion_done(&j1->enabled));
+	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(&pfence->base));
+	mock_job_signal(j1, 0);
+	mock_job_signal(j2, 0);
+	KUNIT_EXPECT_GT(test, wait_fence(&pfence->base), 0);
+	KUNIT_EXPECT_EQ(test, pfence->base.error, 0);
+	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&q->finished,
+							  TEST_TIMEOUT), 0);
+	expect_log(test, q, expected, ARRAY_SIZE(expected));
+
+	dma_fence_signal(&foreign->base);
+	dma_fence_put(&foreign->base);
+	dma_fence_put(&j1->base);
+	dma_fence_put(&j2->base);
+	put_fence(pfence);
+	mock_queue_destroy(other);
+	mock_queue_destroy(q);
+}
+
+/*
+ * A completion fence that is, or contains (in a &dma_fence_array or a
+ * &dma_fence_chain), a preemption fence of its own context would make the
+ * preemption wait for itself: refused with a warning.
+ */
+static void test_publish_own_preempt_fence(struct kunit *test)
+{
+	struct mock_queue *q = mock_queue_create(test, 26, PREEMPT_TIMEOUT);
+	struct dma_fence_preempt *pfence;
+	struct dma_fence_array *array;
+	struct dma_fence_chain *chain;
+	struct dma_fence **fences;
+	struct mock_job *job;
+
+	KUNIT_ASSERT_EQ(test, mock_arm(q), 0);
+	pfence = mock_get_cur(q);
+	job = mock_job_alloc(q, 1);
+	KUNIT_ASSERT_NOT_NULL(test, job);
+
+	fences = kmalloc_array(2, sizeof(*fences), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, fences);
+	fences[0] = dma_fence_get(&job->base);
+	fences[1] = dma_fence_get(&pfence->base);
+	array = dma_fence_array_create(2, fences, dma_fence_context_alloc(1),
+				       1);
+	KUNIT_ASSERT_NOT_NULL(test, array);
+	chain = dma_fence_chain_alloc();
+	KUNIT_ASSERT_NOT_NULL(test, chain);
+	dma_fence_chain_init(chain, NULL, dma_fence_get(&pfence->base), 1);
+
+	kunit_warning_suppress(test) {
+		KUNIT_EXPECT_EQ(test,
+				dma_fence_preempt_publish(&q->pctx,
+							  &pfence->base),
+				-EDEADLK);
+		KUNIT_EXPECT_EQ(test,
+				dma_fence_preempt_publish(&q->pctx,
+							  &array->base),
+				-EDEADLK);
+		KUNIT_EXPECT_EQ(test,
+				dma_fence_preempt_publish(&q->pctx,
+							  &chain->base),
+				-EDEADLK);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 3);
+	}
+	/* nothing was published: the preemption does not wait */
+	KUNIT_EXPECT_FALSE(test, test_bit(DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT,
+					  &pfence->base.flags));
+	dma_fence_enable_signaling(&pfence->base);
+	KUNIT_EXPECT_GT(test, wait_fence(&pfence->base), 0);
+	KUNIT_EXPECT_EQ(test, pfence->base.error, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&q->preempt_calls), 1);
+	KUNIT_EXPECT_FALSE(test, completion_done(&job->enabled));
+
+	dma_fence_signal(&job->base);
+	dma_fence_put(&chain->base);
+	dma_fence_put(&array->base);
+	dma_fence_put(&job->base);
+	put_fence(pfence);
+	mock_queue_destroy(q);
+}
+
+static const struct dma_fence_preempt_ops mock_no_kill_ops = {
+	.driver_name = "mock-user-queue",
+	.preempt = mock_preempt,
+};
+
+/*
+ * Publishing needs the kill operation that bounds the wait for the
+ * published fence: without it, a warning and -EINVAL.
+ */
+static void test_publish_without_kill(struct kunit *test)
+{
+	struct dma_fence_preempt_ctx *ctx;
+	struct dma_fence *done;
+
+	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	dma_fence_preempt_ctx_init(ctx, &mock_no_kill_ops, PREEMPT_TIMEOUT);
+
+	done = dma_fence_get_stub();
+	kunit_warning_suppress(test) {
+		KUNIT_EXPECT_EQ(test, dma_fence_preempt_publish(ctx, done),
+				-EINVAL);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
+	}
+	dma_fence_put(done);
+	dma_fence_preempt_ctx_fini(ctx);
+}
+
+struct resume_waiter {
+	struct mock_queue *q;
+	bool intr;
+	long timeout;
+	long ret;
+	struct completion started;
+	struct completion done;
+	struct task_struct *task;
+};
+
+static int resume_waiter_fn(void *arg)
+{
+	struct resume_waiter *w = arg;
+
+	allow_signal(SIGUSR1);
+	complete_all(&w->started);
+	w->ret = dma_fence_preempt_wait_resume(&w->q->pctx, w->intr,
+					       w->timeout);
+	complete_all(&w->done);
+
+	/* until kthread_stop(), which the test calls in any case */
+	while (!kthread_should_stop()) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (!kthread_should_stop())
+			schedule();
+		__set_current_state(TASK_RUNNING);
+		flush_signals(current);
+	}
+	return 0;
+}
+
+static void resume_waiter_stop(void *arg)
+{
+	struct resume_waiter *w = arg;
+
+	kthread_stop(w->task);
+	put_task_struct(w->task);
+}
+
+/* Starts a thread waiting for the resume of @q */
+static struct resume_waiter *resume_waiter_start(struct kunit *test,
+						 struct mock_queue *q,
+						 bool intr)
+{
+	struct resume_waiter *w;
+
+	w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	w->q = q;
+	w->intr = intr;
+	w->timeout = TEST_TIMEOUT;
+	init_completion(&w->started);
+	init_completion(&w->done);
+	w->task = kthread_run(resume_waiter_fn, w, "preempt-resume-wait");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(w->task));
+	get_task_struct(w->task);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							resume_waiter_stop,
+							w), 0);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&w->started,
+							  TEST_TIMEOUT), 0);
+	return w;
+}
+
+/* Triggers the current preemption fence of @q and waits for it */
+static void preempt_and_wait(struct kunit *test, struct mock_queue *q)
+{
+	struct dma_fence_preempt *pfence = mock_get_cur(q);
+
+	KUNIT_ASSERT_NOT_NULL(test, pfence);
+	dma_fence_enable_signaling(&pfence->base);
+	KUNIT_EXPECT_GT(test, wait_fence(&pfence->base), 0);
+	put_fence(pfence);
+}
+
+/*
+ * dma_fence_preempt_wait_resume() returns at once while publishing works,
+ * waits while the context is preempted and returns once it was resumed,
+ * times out, is interrupted by a signal, and fails with -ENODEV once the
+ * context is torn down.
+ */
+static void test_wait_resume(struct kunit *test)
+{
+	struct mock_queue *q = mock_queue_create(test, 27, PREEMPT_TIMEOUT);
+	struct resume_waiter *w;
+	struct mock_job *job;
+
+	KUNIT_ASSERT_EQ(test, mock_arm(q), 0);
+	KUNIT_EXPECT_GT(test, dma_fence_preempt_wait_resume(&q->pctx, true,
+							    0), 0);
+
+	preempt_and_wait(test, q);
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(mock_submit(q)), -EAGAIN);
+	/* negative check: no resume, no return */
+	KUNIT_EXPECT_EQ(test, dma_fence_preempt_wait_resume(&q->pctx, false,
+							    NEGATIVE_CHECK),
+			0);
+
+	/* resumed: the waiter returns, and publishing works */
+	w = resume_waiter_start(test, q, false);
+	KUNIT_EXPECT_EQ(test, wait_for_completion_timeout(&w->done,
+							  NEGATIVE_CHECK), 0);
+	KUNIT_ASSERT_EQ(test, mock_resume(q), 0);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&w->done,
+							  TEST_TIMEOUT), 0);
+	KUNIT_EXPECT_GT(test, w->ret, 0);
+	job = mock_submit(q);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(job));
+	mock_job_signal(job, 0);
+	dma_fence_put(&job->base);
+
+	/* interrupted */
+	preempt_and_wait(test, q);
+	w = resume_waiter_start(test, q, true);
+	send_sig(SIGUSR1, w->task, 1);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&w->done,
+							  TEST_TIMEOUT), 0);
+	KUNIT_EXPECT_EQ(test, w->ret, -ERESTARTSYS);
+
+	/* torn down */
+	w = resume_waiter_start(test, q, false);
+	KUNIT_EXPECT_EQ(test, wait_for_completion_timeout(&w->done,
+							  NEGATIVE_CHECK), 0);
+	mock_queue_kill(q);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&w->done,
+							  TEST_TIMEOUT), 0);
+	KUNIT_EXPECT_EQ(test, w->ret, -ENODEV);
+	KUNIT_EXPECT_EQ(test, dma_fence_preempt_wait_resume(&q->pctx, true,
+							    TEST_TIMEOUT),
+			-ENODEV);
+	mock_queue_free(q);
 }
 
 /*
@@ -1241,6 +1600,7 @@ static void test_is_preempt(struct kunit *test)
 
 static const struct dma_fence_preempt_ops mock_no_preempt_ops = {
 	.driver_name = "mock-user-queue",
+	.kill = mock_kill,
 };
 
 /*
@@ -1571,6 +1931,11 @@ static struct kunit_case dma_fence_preempt_cases[] = {
 	KUNIT_CASE(test_arm_busy),
 	KUNIT_CASE_PARAM(test_preempt_error, preempt_error_gen_params),
 	KUNIT_CASE(test_wait_timeout),
+	KUNIT_CASE(test_last_fence_timeout),
+	KUNIT_CASE(test_publish_one_timeline),
+	KUNIT_CASE(test_publish_own_preempt_fence),
+	KUNIT_CASE(test_publish_without_kill),
+	KUNIT_CASE(test_wait_resume),
 	KUNIT_CASE(test_fini_pending),
 	KUNIT_CASE(test_fini_waiting_for_job),
 	KUNIT_CASE(test_fini_during_wait),

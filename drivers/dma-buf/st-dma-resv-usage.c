@@ -1035,6 +1035,78 @@ static void test_replace_fences(struct kunit *test)
 	dma_fence_put(&signaled->base);
 }
 
+/*
+ * The example of dma_resv_replace_fences(): a page table update fence takes
+ * over from a preemption fence. It is added at BOOKKEEP and the preemption
+ * fence is replaced with the stub; asking dma_resv_replace_fences() to put
+ * an unsignaled fence of the other kind in a slot warns, and the slot keeps
+ * its kind, both ways.
+ */
+static void test_replace_fences_kind(struct kunit *test)
+{
+	struct test_fence *preempt, *pt_update, *ordinary, *wrong;
+	enum dma_resv_usage usage;
+	struct dma_fence *stub;
+	struct dma_resv resv;
+
+	dma_resv_init(&resv);
+	preempt = test_fence_create(test, dma_fence_context_alloc(1), 1, NULL,
+				    0);
+	ordinary = test_fence_create(test, dma_fence_context_alloc(1), 1,
+				     NULL, 1);
+	pt_update = test_fence_create(test, dma_fence_context_alloc(1), 1,
+				      NULL, 2);
+	wrong = test_fence_create(test, dma_fence_context_alloc(1), 1, NULL,
+				  3);
+	test_resv_add(test, &resv, &preempt->base, DMA_RESV_USAGE_PREEMPT);
+	test_resv_add(test, &resv, &ordinary->base, DMA_RESV_USAGE_READ);
+
+	/* the documented way: add the new fence, scrub the old one */
+	test_resv_add(test, &resv, &pt_update->base, DMA_RESV_USAGE_BOOKKEEP);
+	stub = dma_fence_get_stub();
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(&resv, NULL), 0);
+	dma_resv_replace_fences(&resv, preempt->base.context, stub,
+				DMA_RESV_USAGE_BOOKKEEP);
+	KUNIT_EXPECT_NULL(test, test_find_context(&resv, preempt->base.context,
+						  &usage));
+	KUNIT_EXPECT_PTR_EQ(test, test_find_context(&resv,
+						    pt_update->base.context,
+						    &usage),
+			    &pt_update->base);
+	KUNIT_EXPECT_EQ(test, usage, DMA_RESV_USAGE_BOOKKEEP);
+	dma_resv_unlock(&resv);
+	dma_fence_put(stub);
+
+	/* an ordinary fence in a preemption slot, and the reverse: warn */
+	test_resv_add(test, &resv, &preempt->base, DMA_RESV_USAGE_PREEMPT);
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(&resv, NULL), 0);
+	kunit_warning_suppress(test) {
+		dma_resv_replace_fences(&resv, preempt->base.context,
+					&wrong->base, DMA_RESV_USAGE_BOOKKEEP);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
+	}
+	test_expect_replaced(test, &resv, preempt->base.context, &wrong->base,
+			     DMA_RESV_USAGE_PREEMPT);
+	kunit_warning_suppress(test) {
+		dma_resv_replace_fences(&resv, ordinary->base.context,
+					&preempt->base, DMA_RESV_USAGE_PREEMPT);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
+	}
+	test_expect_replaced(test, &resv, ordinary->base.context,
+			     &preempt->base, DMA_RESV_USAGE_BOOKKEEP);
+	dma_resv_unlock(&resv);
+
+	dma_resv_fini(&resv);
+	dma_fence_signal(&preempt->base);
+	dma_fence_signal(&ordinary->base);
+	dma_fence_signal(&pt_update->base);
+	dma_fence_signal(&wrong->base);
+	dma_fence_put(&preempt->base);
+	dma_fence_put(&ordinary->base);
+	dma_fence_put(&pt_update->base);
+	dma_fence_put(&wrong->base);
+}
+
 static struct kunit_case dma_resv_usage_cases[] = {
 	KUNIT_CASE_PARAM(test_iter_locked, usage_gen_params),
 	KUNIT_CASE_PARAM(test_iter_unlocked, usage_gen_params),
@@ -1052,6 +1124,7 @@ static struct kunit_case dma_resv_usage_cases[] = {
 	KUNIT_CASE_PARAM(test_replace_same_context, usage_gen_params),
 	KUNIT_CASE(test_reserve_compacts),
 	KUNIT_CASE(test_replace_fences),
+	KUNIT_CASE(test_replace_fences_kind),
 	{}
 };
 

@@ -11,6 +11,7 @@
 #include <linux/dma-fence.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 struct dma_fence_preempt;
@@ -19,9 +20,11 @@ struct dma_fence_preempt_ctx;
 /**
  * struct dma_fence_preempt_ops - driver operations of a preemptible context
  *
- * The three operations are called in this order from the signalling work of
- * a preemption fence, once the last completion fence published for the
- * context has signaled. They run in the fence signalling critical section
+ * @preempt, @preempt_wait and @preempt_finished are called in this order
+ * from the signalling work of a preemption fence, once the last completion
+ * fence published for the context has signaled; @kill and @preempt_finished
+ * if it did not signal within the timeout of the context. The operations
+ * run in the fence signalling critical section
  * (see dma_fence_begin_signalling()): they must not take a &dma_resv lock,
  * must not allocate memory with GFP_KERNEL (GFP_NOWAIT or GFP_ATOMIC only),
  * must not wait for anything that can itself wait for a preemption fence and
@@ -85,6 +88,24 @@ struct dma_fence_preempt_ops {
 	void (*preempt_finished)(struct dma_fence_preempt *fence);
 
 	/**
+	 * @kill: Kill the context, whose last published completion fence did
+	 * not signal within the timeout of the context.
+	 *
+	 * Called instead of @preempt and @preempt_wait. Stops the context for
+	 * good: the driver bans it, and makes every completion fence it
+	 * published signal, with an error, without the context running
+	 * again. Must return only once the context no longer accesses memory,
+	 * and in bounded time. The preemption fence then signals with -ETIME
+	 * and @preempt_finished is called.
+	 *
+	 * Mandatory for a context that publishes completion fences:
+	 * dma_fence_preempt_publish() warns and fails with -EINVAL without
+	 * it. A context that publishes nothing never waits for a completion
+	 * fence, and @kill is never called for it.
+	 */
+	void (*kill)(struct dma_fence_preempt *fence);
+
+	/**
 	 * @release: Free the preemption fence.
 	 *
 	 * Called when the last reference to the fence is dropped, possibly
@@ -116,11 +137,19 @@ struct dma_fence_preempt_ctx {
 	 * Nests inside the lock of the preemption fences.
 	 */
 	spinlock_t lock;
+	/**
+	 * @resume_wq: Woken up when the context is resumed or torn down, see
+	 * dma_fence_preempt_wait_resume().
+	 */
+	wait_queue_head_t resume_wq;
 	/** @last: The last published completion fence, or NULL. */
 	struct dma_fence *last;
 	/** @fence: The current preemption fence, or NULL. */
 	struct dma_fence_preempt *fence;
-	/** @timeout: Passed to &dma_fence_preempt_ops.preempt_wait. */
+	/**
+	 * @timeout: Bounds the wait for @last and is passed to
+	 * &dma_fence_preempt_ops.preempt_wait.
+	 */
 	long timeout;
 	/** @context: Fence context of the preemption fences. */
 	u64 context;
@@ -172,6 +201,8 @@ int dma_fence_preempt_arm(struct dma_fence_preempt_ctx *ctx,
 			  struct dma_fence_preempt *fence);
 int dma_fence_preempt_publish(struct dma_fence_preempt_ctx *ctx,
 			      struct dma_fence *fence);
+long dma_fence_preempt_wait_resume(struct dma_fence_preempt_ctx *ctx,
+				   bool intr, long timeout);
 bool dma_fence_is_preempt(struct dma_fence *fence);
 
 /**

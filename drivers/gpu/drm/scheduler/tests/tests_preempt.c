@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * DRM scheduler tests of jobs depending on preemption fences: the scheduler
- * only triggers them once every other dependency of the job signaled, all of
- * them at once, and waits for them before the job runs or is killed.
+ * only triggers them once every other dependency of the job is resolved
+ * (signaled, or scheduled for a job of the same scheduler, which it
+ * pipelines), all of them at once, and waits for them before the job runs
+ * or is killed.
  *
  * The preemption fences are &struct dma_fence_preempt of mock contexts whose
  * operations record when the preemption started and when it completed, and
@@ -740,6 +742,71 @@ static void drm_sched_preempt_after_deps(struct kunit *test)
 }
 
 /*
+ * What "every other dependency resolved" means for the preemption fences of a
+ * job: a job of the same scheduler it depends on only needs to be scheduled,
+ * as the scheduler pipelines it on the hardware ring, so the preemption
+ * fences are triggered while that job still runs. A job of another scheduler
+ * must have finished first.
+ */
+static void drm_sched_preempt_pipelined(struct kunit *test)
+{
+	struct preempt_test *t = test->priv;
+	struct drm_mock_scheduler *other = sched_new(t);
+	struct drm_mock_sched_entity *e1 = entity_new(t, t->sched);
+	struct drm_mock_sched_entity *e2 = entity_new(t, t->sched);
+	struct drm_mock_sched_entity *e3 = entity_new(t, other);
+	struct drm_mock_sched_job *first = job_new(t, e1);
+	struct drm_mock_sched_job *job = job_new(t, e2);
+	struct drm_mock_sched_job *foreign = job_new(t, e3);
+	struct drm_mock_sched_job *job2 = job_new(t, e2);
+	struct mock_pctx *pctx = mock_pctx_new(t);
+	struct mock_pctx *pctx2 = mock_pctx_new(t);
+	struct dma_fence *first_done, *done, *foreign_done, *done2;
+	struct dma_fence *scheduled;
+
+	/* completed by the test: drm_mock_sched_advance() */
+	drm_mock_sched_job_set_duration_us(first, 0);
+	drm_mock_sched_job_set_duration_us(job, 0);
+	drm_mock_sched_job_set_duration_us(foreign, 0);
+
+	/* same scheduler: pipelined */
+	first_done = submit(t, first);
+	add_dep(test, job, pfence_of(pctx));
+	add_dep(test, job, first_done);
+	done = submit(t, job);
+	scheduled = dma_fence_get(&job->base.s_fence->scheduled);
+	KUNIT_EXPECT_TRUE(test, wait_fence(pfence_of(pctx)));
+	KUNIT_EXPECT_TRUE(test, job_ran(first));
+	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(first_done));
+	KUNIT_EXPECT_GE(test, pctx->done_hw, job_hw_seqno(first));
+	KUNIT_ASSERT_TRUE(test, wait_fence(scheduled));
+	dma_fence_put(scheduled);
+	KUNIT_EXPECT_GT(test, job_hw_seqno(job), pctx->done_hw);
+	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(first_done));
+	KUNIT_EXPECT_EQ(test, drm_mock_sched_advance(t->sched, 2), 2);
+	KUNIT_ASSERT_TRUE(test, wait_fence(done));
+	KUNIT_EXPECT_EQ(test, done->error, 0);
+
+	/* another scheduler: not pipelined */
+	foreign_done = submit(t, foreign);
+	scheduled = dma_fence_get(&foreign->base.s_fence->scheduled);
+	add_dep(test, job2, pfence_of(pctx2));
+	add_dep(test, job2, foreign_done);
+	done2 = submit(t, job2);
+	KUNIT_ASSERT_TRUE(test, wait_fence(scheduled));
+	dma_fence_put(scheduled);
+	KUNIT_EXPECT_TRUE(test, stays_false(enabled(pfence_of(pctx2)) ||
+					    atomic_read(&pctx2->preempts)));
+	KUNIT_EXPECT_EQ(test, drm_mock_sched_advance(other, 1), 1);
+	KUNIT_ASSERT_TRUE(test, wait_fence(done2));
+	KUNIT_EXPECT_EQ(test, atomic_read(&pctx2->preempts), 1);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(pfence_of(pctx2)));
+	KUNIT_EXPECT_GT(test, job_hw_seqno(job2), pctx2->done_hw);
+
+	expect_no_leak(t);
+}
+
+/*
  * Several preemption fences are triggered together: every preemption is in
  * progress before the first one completes, and the job runs after all.
  */
@@ -1228,6 +1295,7 @@ static void drm_sched_preempt_abort(struct kunit *test)
 
 static struct kunit_case drm_sched_preempt_tests[] = {
 	KUNIT_CASE(drm_sched_preempt_after_deps),
+	KUNIT_CASE(drm_sched_preempt_pipelined),
 	KUNIT_CASE(drm_sched_preempt_together),
 	KUNIT_CASE(drm_sched_preempt_only),
 	KUNIT_CASE(drm_sched_preempt_order),

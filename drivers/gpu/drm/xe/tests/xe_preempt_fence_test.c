@@ -95,25 +95,11 @@ struct pf_test {
 	/* the rebind worker ran while a fence under test had not signaled */
 	bool rebind_early;
 
-	/* a completion fence published by the cases that need one */
+	/* a completion fence, which Xe's queues refuse to publish */
 	struct dma_fence last;
 };
 
 static struct pf_test *pf_test;
-
-/* Polls @cond for up to PF_TEST_TIMEOUT, for states nothing wakes up on */
-#define pf_test_poll(cond) ({						\
-	unsigned long __end = jiffies + PF_TEST_TIMEOUT;		\
-	bool __ok;							\
-									\
-	for (;;) {							\
-		__ok = (cond);						\
-		if (__ok || !time_before(jiffies, __end))		\
-			break;						\
-		usleep_range(100, 200);					\
-	}								\
-	__ok;								\
-})
 
 static struct pf_test_queue *pf_test_queue(struct xe_exec_queue *q)
 {
@@ -468,12 +454,12 @@ static void pf_test_suspend_flow(struct kunit *test)
 }
 
 /*
- * The preemption waits for the last completion fence published for the
- * queue before it suspends the queue. Xe publishes none for its own
- * long-running queues, this checks that its operations sit behind the class
- * ordering.
+ * Xe's long-running queues publish no completion fence, and their context
+ * has no kill operation, which publishing requires: a completion fence
+ * published for one anyway is refused with a warning, and the preemption
+ * goes straight to the suspend.
  */
-static void pf_test_last_fence_first(struct kunit *test)
+static void pf_test_publish_refused(struct kunit *test)
 {
 	static const enum pf_test_call calls[] = {
 		PF_SUSPEND, PF_SUSPEND_WAIT, PF_NONE,
@@ -483,30 +469,20 @@ static void pf_test_last_fence_first(struct kunit *test)
 	struct dma_fence *fence;
 
 	fence = pf_test_create(test, tq);
-	KUNIT_ASSERT_EQ(test, pf_test_publish(t, tq), 0);
+	kunit_warning_suppress(test) {
+		KUNIT_EXPECT_EQ(test, pf_test_publish(t, tq), -EINVAL);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
+	}
 
-	dma_fence_enable_signaling(fence);
-	/* The preemption waits for the last fence once it enabled signaling */
-	KUNIT_ASSERT_TRUE(test, pf_test_poll(test_bit(DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT,
-						      &t->last.flags)));
-	/* Negative check: no operation while the last fence is pending */
-	KUNIT_EXPECT_EQ(test, dma_fence_wait_timeout(fence, false,
-						     PF_TEST_NEGATIVE),
-			0);
-	KUNIT_EXPECT_EQ(test, pf_test_num_calls(tq), 0);
-	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(fence));
-
-	/* While preempting, no new completion fence can be published */
-	KUNIT_EXPECT_EQ(test, pf_test_publish(t, tq), -EAGAIN);
-
-	dma_fence_signal(&t->last);
 	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, tq, fence), 0);
+	KUNIT_EXPECT_FALSE(test, test_bit(DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT,
+					  &t->last.flags));
 	pf_test_expect_calls(test, tq, calls);
 
 	dma_fence_put(fence);
 }
 
-/* The next fence resumes publishing, on the same context, a later seqno */
+/* The next fence is on the same fence context, with a later seqno */
 static void pf_test_rearm(struct kunit *test)
 {
 	static const enum pf_test_call calls[] = {
@@ -533,13 +509,83 @@ static void pf_test_rearm(struct kunit *test)
 	second = pf_test_create(test, tq);
 	KUNIT_EXPECT_EQ(test, first->context, second->context);
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_later(second, first));
-	KUNIT_EXPECT_EQ(test, pf_test_publish(t, tq), 0);
-	dma_fence_signal(&t->last);
 
 	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, tq, second), 0);
 	pf_test_expect_calls(test, tq, calls);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->rebinds), 2);
 
+	dma_fence_put(second);
+	dma_fence_put(first);
+}
+
+/*
+ * The rebind worker resumes a queue its preempt fence suspended only with
+ * the next preempt fence armed: a queue left without one (re-arming failed)
+ * stays suspended, with a warning. A queue reset meanwhile stays suspended
+ * as well, and a queue is resumed once per suspend.
+ */
+static void pf_test_resume_needs_fence(struct kunit *test)
+{
+	static const enum pf_test_call calls[] = {
+		PF_SUSPEND, PF_SUSPEND_WAIT, PF_RESUME, PF_NONE,
+	};
+	static const enum pf_test_call reset_calls[] = {
+		PF_SUSPEND, PF_SUSPEND_WAIT, PF_NONE,
+	};
+	struct pf_test *t = test->priv;
+	struct pf_test_queue *tq = &t->queues[0], *reset = &t->queues[1];
+	struct dma_fence *first, *second, *rfirst, *rsecond;
+
+	/*
+	 * One preemption after the other, each followed by its run of the
+	 * rebind worker, which reads the fences under test: none runs once
+	 * the test arms the next fences.
+	 */
+	first = pf_test_create(test, tq);
+	dma_fence_enable_signaling(first);
+	KUNIT_ASSERT_GT(test, dma_fence_wait_timeout(first, false,
+						     PF_TEST_TIMEOUT), 0);
+	KUNIT_ASSERT_GT(test, wait_var_event_timeout(&t->rebinds,
+						     atomic_read(&t->rebinds) == 1,
+						     PF_TEST_TIMEOUT), 0);
+	rfirst = pf_test_create(test, reset);
+	dma_fence_enable_signaling(rfirst);
+	KUNIT_ASSERT_GT(test, dma_fence_wait_timeout(rfirst, false,
+						     PF_TEST_TIMEOUT), 0);
+	KUNIT_ASSERT_GT(test, wait_var_event_timeout(&t->rebinds,
+						     atomic_read(&t->rebinds) == 2,
+						     PF_TEST_TIMEOUT), 0);
+	KUNIT_ASSERT_TRUE(test, READ_ONCE(tq->q->lr.suspended));
+	KUNIT_ASSERT_TRUE(test, READ_ONCE(reset->q->lr.suspended));
+
+	/* re-arming failed: no preempt fence, no resume */
+	KUNIT_ASSERT_NULL(test, tq->q->lr.pfence);
+	kunit_warning_suppress(test) {
+		KUNIT_EXPECT_FALSE(test, xe_preempt_fence_resume(tq->q));
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
+	}
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(tq->q->lr.suspended));
+
+	/* armed: resumed, once */
+	second = pf_test_create(test, tq);
+	tq->q->lr.pfence = second;
+	KUNIT_EXPECT_TRUE(test, xe_preempt_fence_resume(tq->q));
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(tq->q->lr.suspended));
+	KUNIT_EXPECT_TRUE(test, xe_preempt_fence_resume(tq->q));
+	pf_test_expect_calls(test, tq, calls);
+
+	/* reset after the suspend: armed, but not resumed */
+	WRITE_ONCE(reset->status, -EIO);
+	rsecond = pf_test_create(test, reset);
+	reset->q->lr.pfence = rsecond;
+	KUNIT_EXPECT_TRUE(test, xe_preempt_fence_resume(reset->q));
+	KUNIT_EXPECT_TRUE(test, READ_ONCE(reset->q->lr.suspended));
+	pf_test_expect_calls(test, reset, reset_calls);
+
+	tq->q->lr.pfence = NULL;
+	reset->q->lr.pfence = NULL;
+	dma_fence_put(rsecond);
+	dma_fence_put(rfirst);
 	dma_fence_put(second);
 	dma_fence_put(first);
 }
@@ -748,7 +794,10 @@ static void pf_test_remove(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->vm->preempt.num_exec_queues, 0);
 	flush_workqueue(t->wq);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->rebinds), 0);
-	KUNIT_EXPECT_EQ(test, pf_test_publish(t, tq), -ENODEV);
+	/* The queue's context is torn down */
+	KUNIT_EXPECT_EQ(test,
+			dma_fence_preempt_wait_resume(&tq->q->lr.pctx, false, 0),
+			-ENODEV);
 
 	/* May be called again */
 	xe_vm_remove_compute_exec_queue(t->vm, tq->q);
@@ -833,8 +882,9 @@ static void pf_test_remove_waits(struct kunit *test)
 static struct kunit_case xe_preempt_fence_tests[] = {
 	KUNIT_CASE(pf_test_is_xe_preempt),
 	KUNIT_CASE(pf_test_suspend_flow),
-	KUNIT_CASE(pf_test_last_fence_first),
+	KUNIT_CASE(pf_test_publish_refused),
 	KUNIT_CASE(pf_test_rearm),
+	KUNIT_CASE(pf_test_resume_needs_fence),
 	KUNIT_CASE_PARAM(pf_test_error_mapping, pf_test_error_gen_params),
 	KUNIT_CASE(pf_test_again),
 	KUNIT_CASE(pf_test_again_killed),
