@@ -260,11 +260,15 @@ static void dma_fence_preempt_work(struct work_struct *work)
 
 	dma_fence_end_signalling(cookie);
 
+	/*
+	 * The reference of the work first, so that a context torn down holds
+	 * no reference to its fences any more: this may be the last one.
+	 */
+	dma_fence_put(&pfence->base);
+
 	/* dma_fence_preempt_ctx_fini() may free the context from here on */
 	if (atomic_dec_and_test(&ctx->active))
 		wake_up_var(&ctx->active);
-
-	dma_fence_put(&pfence->base);
 }
 
 /**
@@ -313,10 +317,14 @@ EXPORT_SYMBOL_GPL(dma_fence_preempt_ctx_init);
  * operations of the context. A current preemption fence that was not
  * triggered yet is signaled with -ECANCELED, without calling any operation.
  *
- * After this function returns no signalling work uses @ctx any more and the
- * driver may free it; until then dma_fence_preempt_publish() and
- * dma_fence_preempt_arm() return -ENODEV. The preemption fences of the
- * context may outlive it.
+ * After this function returns no signalling work uses @ctx, or holds a
+ * reference to one of its preemption fences, any more and the driver may
+ * free it; until then dma_fence_preempt_publish() and
+ * dma_fence_preempt_arm() return -ENODEV. A preemption that already called
+ * an operation completes, so &dma_fence_preempt_ops.preempt_finished may
+ * still run, and queue the driver's resume work, until this function
+ * returns: the driver cancels or flushes that work afterwards. The
+ * preemption fences of the context may outlive it.
  *
  * Must not be called from an operation of the context or with locks held
  * that an operation takes. May sleep.
@@ -439,6 +447,9 @@ static bool dma_fence_preempt_is_own(struct dma_fence_preempt_ctx *ctx,
  * preemption waits for before stopping the context. Drivers call this before
  * the fence becomes visible to anyone else: before adding it to a
  * &drm_syncobj, a &sync_file or a &dma_resv, or making a job depend on it.
+ * A published fence cannot be withdrawn: it must signal, with an error on
+ * the driver's failure paths, or the next preemption waits the timeout of
+ * the context for it and kills the context.
  *
  * The completion fences of a context are those of one timeline, the fence
  * context of the first fence published, and must signal in seqno order.

@@ -13,9 +13,10 @@
  *
  * The case passes when lockdep was enabled (debug_locks set) right before
  * the preempt operation took the lock and disabled right after: the report
- * came from that lock. The kernel log shows the report; the harness checks
- * that it is the cycle between the signalling annotation (dma_fence_map)
- * and the reservation lock class.
+ * came from that lock, which the test takes without a report outside of
+ * the signalling path. The report in the kernel log names dma_fence_map,
+ * the signalling annotation, as held and the reservation lock class as
+ * taken.
  */
 
 #include <kunit/test.h>

@@ -775,9 +775,11 @@ static void drm_sched_preempt_pipelined(struct kunit *test)
 	add_dep(test, job, first_done);
 	done = submit(t, job);
 	scheduled = dma_fence_get(&job->base.s_fence->scheduled);
-	KUNIT_EXPECT_TRUE(test, wait_fence(pfence_of(pctx)));
+	/* the scheduler triggers the preemption, not the test */
+	KUNIT_ASSERT_TRUE(test, mock_pctx_wait_entered(pctx));
 	KUNIT_EXPECT_TRUE(test, job_ran(first));
 	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(first_done));
+	KUNIT_EXPECT_TRUE(test, wait_fence(pfence_of(pctx)));
 	KUNIT_EXPECT_GE(test, pctx->done_hw, job_hw_seqno(first));
 	KUNIT_ASSERT_TRUE(test, wait_fence(scheduled));
 	dma_fence_put(scheduled);

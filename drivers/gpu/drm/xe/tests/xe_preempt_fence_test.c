@@ -521,13 +521,14 @@ static void pf_test_rearm(struct kunit *test)
 /*
  * The rebind worker resumes a queue its preempt fence suspended only with
  * the next preempt fence armed: a queue left without one (re-arming failed)
- * stays suspended, with a warning. A queue reset meanwhile stays suspended
- * as well, and a queue is resumed once per suspend.
+ * is killed, still suspended, with a warning. A queue reset meanwhile stays
+ * suspended as well, and a queue is resumed once per suspend. (The mock
+ * backend only logs the kill, so the queue can still be resumed after.)
  */
 static void pf_test_resume_needs_fence(struct kunit *test)
 {
 	static const enum pf_test_call calls[] = {
-		PF_SUSPEND, PF_SUSPEND_WAIT, PF_RESUME, PF_NONE,
+		PF_SUSPEND, PF_SUSPEND_WAIT, PF_KILL, PF_RESUME, PF_NONE,
 	};
 	static const enum pf_test_call reset_calls[] = {
 		PF_SUSPEND, PF_SUSPEND_WAIT, PF_NONE,
@@ -558,7 +559,7 @@ static void pf_test_resume_needs_fence(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, READ_ONCE(tq->q->lr.suspended));
 	KUNIT_ASSERT_TRUE(test, READ_ONCE(reset->q->lr.suspended));
 
-	/* re-arming failed: no preempt fence, no resume */
+	/* re-arming failed: no preempt fence, killed rather than resumed */
 	KUNIT_ASSERT_NULL(test, tq->q->lr.pfence);
 	kunit_warning_suppress(test) {
 		KUNIT_EXPECT_FALSE(test, xe_preempt_fence_resume(tq->q));
