@@ -8,6 +8,7 @@
 #include <linux/dma-fence-unwrap.h>
 #include <linux/export.h>
 #include <linux/init.h>
+#include <linux/jiffies.h>
 #include <linux/wait_bit.h>
 
 /**
@@ -147,6 +148,9 @@
 
 static struct workqueue_struct *dma_fence_preempt_wq;
 
+/* Delay of a retried preempt_wait; msecs_to_jiffies() rounds up to a jiffy */
+#define DMA_FENCE_PREEMPT_RETRY_DELAY	msecs_to_jiffies(1)
+
 static struct dma_fence_preempt *to_preempt(struct dma_fence *fence)
 {
 	return container_of(fence, struct dma_fence_preempt, base);
@@ -182,7 +186,7 @@ static bool dma_fence_preempt_enable_signaling(struct dma_fence *fence)
 	spin_unlock(&ctx->lock);
 
 	dma_fence_get(fence);
-	queue_work(dma_fence_preempt_wq, &pfence->work);
+	queue_delayed_work(dma_fence_preempt_wq, &pfence->work, 0);
 
 	return true;
 }
@@ -207,7 +211,7 @@ static const struct dma_fence_ops dma_fence_preempt_fence_ops = {
 static void dma_fence_preempt_work(struct work_struct *work)
 {
 	struct dma_fence_preempt *pfence =
-		container_of(work, typeof(*pfence), work);
+		container_of(to_delayed_work(work), typeof(*pfence), work);
 	struct dma_fence_preempt_ctx *ctx = pfence->ctx;
 	const struct dma_fence_preempt_ops *ops = pfence->ops;
 	bool cookie = dma_fence_begin_signalling();
@@ -243,8 +247,13 @@ static void dma_fence_preempt_work(struct work_struct *work)
 		if (!err && ops->preempt_wait) {
 			err = ops->preempt_wait(pfence, ctx->timeout);
 			if (err == -EAGAIN) {
-				/* Keeps the reference and ctx->active */
-				queue_work(dma_fence_preempt_wq, &pfence->work);
+				/*
+				 * Keeps the reference and ctx->active. Delayed,
+				 * not to spin while the driver cannot tell.
+				 */
+				queue_delayed_work(dma_fence_preempt_wq,
+						   &pfence->work,
+						   DMA_FENCE_PREEMPT_RETRY_DELAY);
 				dma_fence_end_signalling(cookie);
 				return;
 			}
@@ -402,7 +411,7 @@ int dma_fence_preempt_arm(struct dma_fence_preempt_ctx *ctx,
 	fence->ops = ctx->ops;
 	fence->last = NULL;
 	fence->preempted = false;
-	INIT_WORK(&fence->work, dma_fence_preempt_work);
+	INIT_DELAYED_WORK(&fence->work, dma_fence_preempt_work);
 	dma_fence_init(&fence->base, &dma_fence_preempt_fence_ops, NULL,
 		       ctx->context, ++ctx->seqno);
 
@@ -472,6 +481,7 @@ int dma_fence_preempt_publish(struct dma_fence_preempt_ctx *ctx,
 			      struct dma_fence *fence)
 {
 	struct dma_fence *old = NULL;
+	bool other_timeline = false;
 	unsigned long flags;
 	u64 timeline = 0;
 	int ret = 0;
@@ -491,6 +501,7 @@ int dma_fence_preempt_publish(struct dma_fence_preempt_ctx *ctx,
 	} else if (!ctx->last) {
 		ctx->last = dma_fence_get(fence);
 	} else if (ctx->last->context != fence->context) {
+		other_timeline = true;
 		timeline = ctx->last->context;
 		ret = -EINVAL;
 	} else if (dma_fence_is_later(fence, ctx->last)) {
@@ -500,7 +511,7 @@ int dma_fence_preempt_publish(struct dma_fence_preempt_ctx *ctx,
 	spin_unlock_irqrestore(&ctx->lock, flags);
 
 	/* Outside of the lock: the console may wait */
-	WARN(ret == -EINVAL,
+	WARN(other_timeline,
 	     "dma_fence_preempt: publishing fence context %llu on timeline %llu\n",
 	     fence->context, timeline);
 
@@ -510,13 +521,17 @@ int dma_fence_preempt_publish(struct dma_fence_preempt_ctx *ctx,
 }
 EXPORT_SYMBOL_GPL(dma_fence_preempt_publish);
 
-/* Publishing would not fail with -EAGAIN: resumed, never preempted, or dead */
-static bool ctx_resumed(struct dma_fence_preempt_ctx *ctx)
+/*
+ * Publishing would not fail with -EAGAIN: resumed, never preempted, or dead;
+ * *@dead tells the last one.
+ */
+static bool ctx_resumed(struct dma_fence_preempt_ctx *ctx, bool *dead)
 {
 	unsigned long flags;
 	bool ret;
 
 	spin_lock_irqsave(&ctx->lock, flags);
+	*dead = ctx->dead;
 	ret = !ctx->preempting || ctx->dead;
 	spin_unlock_irqrestore(&ctx->lock, flags);
 
@@ -547,25 +562,21 @@ static bool ctx_resumed(struct dma_fence_preempt_ctx *ctx)
 long dma_fence_preempt_wait_resume(struct dma_fence_preempt_ctx *ctx,
 				   bool intr, long timeout)
 {
-	unsigned long flags;
-	bool dead;
+	bool dead = false;
 	long ret;
 
 	might_sleep();
 
+	/* The last evaluation of the condition, which ended the wait, sets dead */
 	if (intr)
 		ret = wait_event_interruptible_timeout(ctx->resume_wq,
-						       ctx_resumed(ctx),
+						       ctx_resumed(ctx, &dead),
 						       timeout);
 	else
-		ret = wait_event_timeout(ctx->resume_wq, ctx_resumed(ctx),
-					 timeout);
+		ret = wait_event_timeout(ctx->resume_wq,
+					 ctx_resumed(ctx, &dead), timeout);
 	if (ret <= 0)
 		return ret;
-
-	spin_lock_irqsave(&ctx->lock, flags);
-	dead = ctx->dead;
-	spin_unlock_irqrestore(&ctx->lock, flags);
 
 	return dead ? -ENODEV : ret;
 }

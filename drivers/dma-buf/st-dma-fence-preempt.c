@@ -1649,7 +1649,8 @@ static void test_ctx_init_misuse(struct kunit *test)
 /*
  * A preempt_wait that returns -EAGAIN is called again from a requeued work,
  * without preempting again, and the fence signals without error once it
- * returns 0.
+ * returns 0. The work is requeued delayed, by a jiffy at least, not to spin
+ * while the driver cannot tell: three retries take three jiffies at least.
  */
 static void test_wait_again(struct kunit *test)
 {
@@ -1663,14 +1664,18 @@ static void test_wait_again(struct kunit *test)
 	};
 	struct mock_queue *q = mock_queue_create(test, 14, PREEMPT_TIMEOUT);
 	struct dma_fence_preempt *pfence;
+	unsigned long start;
 
 	q->wait = WAIT_AGAIN;
 	atomic_set(&q->again, 3);
 	KUNIT_ASSERT_EQ(test, mock_arm(q), 0);
 	pfence = mock_get_cur(q);
+	start = jiffies;
 	dma_fence_enable_signaling(&pfence->base);
 	KUNIT_EXPECT_GT(test, wait_fence(&pfence->base), 0);
 	KUNIT_EXPECT_EQ(test, pfence->base.error, 0);
+	KUNIT_EXPECT_TRUE_MSG(test, time_after_eq(jiffies, start + 3),
+			      "3 retries in %lu jiffies", jiffies - start);
 	KUNIT_EXPECT_NE(test, wait_for_completion_timeout(&q->finished,
 							  TEST_TIMEOUT), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&q->preempt_calls), 1);

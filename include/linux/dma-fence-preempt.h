@@ -67,7 +67,8 @@ struct dma_fence_preempt_ops {
 	 * cannot tell yet (for instance while the firmware recovers) and wants
 	 * to be called again, or a negative error code: -ETIME if @timeout
 	 * expired, -ECANCELED or -EIO as for @preempt. On -EAGAIN the class
-	 * requeues the signalling work and calls @preempt_wait again, without
+	 * requeues the signalling work, delayed by at least one jiffy so that
+	 * a retry does not spin, and calls @preempt_wait again, without
 	 * calling @preempt again; the driver bounds how often it returns
 	 * -EAGAIN. The timeout is the driver's responsibility, the class
 	 * cannot interrupt the operation. On error the driver must have reset
@@ -114,7 +115,10 @@ struct dma_fence_preempt_ops {
 	 * after a grace period (kfree_rcu() or dma_fence_free()). Optional:
 	 * the default frees the fence with dma_fence_free(), which is only
 	 * correct if &struct dma_fence_preempt is at the start of the
-	 * allocation.
+	 * allocation. Since the fences may outlive the driver's contexts, a
+	 * driver module that provides @release must stay loaded until its
+	 * last preemption fence was released; with the default, which is
+	 * not module code, it need not.
 	 */
 	void (*release)(struct dma_fence_preempt *fence);
 };
@@ -184,8 +188,8 @@ struct dma_fence_preempt {
 	const struct dma_fence_preempt_ops *ops;
 	/** @last: Completion fence the preemption waits for, or NULL. */
 	struct dma_fence *last;
-	/** @work: The signalling work. */
-	struct work_struct work;
+	/** @work: The signalling work, delayed only to retry @preempt_wait. */
+	struct delayed_work work;
 	/**
 	 * @preempted: &dma_fence_preempt_ops.preempt returned 0, the work only
 	 * waits for the preemption to complete when it runs again.
