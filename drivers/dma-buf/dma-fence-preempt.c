@@ -116,10 +116,14 @@
  * -ETIME, the way a preemption timeout is handled.
  * &dma_fence_preempt_ops.preempt_wait is bounded by the same timeout, so a
  * preemption takes at most about twice the timeout of the context, plus
- * the time of the operations. Errors are reported with
- * dma_fence_set_error() on the preemption fence. Either way the context
- * must not access memory once the fence signaled. The errors of a
- * preemption fence:
+ * the time of the operations, once its work runs: when the workqueue cannot
+ * get a new worker under memory pressure, its rescuer runs the pending
+ * works one after the other, so N preemptions may then take up to N times
+ * that. A preempt_wait that asks to be called again is retried after a
+ * delay rather than at once; the driver bounds how long it does. Errors
+ * are reported with dma_fence_set_error() on the preemption fence. Either
+ * way the context must not access memory once the fence signaled. The
+ * errors of a preemption fence:
  *
  * * -ECANCELED: the context was torn down by dma_fence_preempt_ctx_fini()
  *   before the preemption called any operation (possibly while it waited
@@ -195,8 +199,9 @@ static void dma_fence_preempt_release(struct dma_fence *fence)
 {
 	struct dma_fence_preempt *pfence = to_preempt(fence);
 
-	if (pfence->ops->release)
-		pfence->ops->release(pfence);
+	/* Not pfence->ops: the driver's operations may be gone by now */
+	if (pfence->release)
+		pfence->release(pfence);
 	else
 		dma_fence_free(fence);
 }
@@ -327,7 +332,9 @@ EXPORT_SYMBOL_GPL(dma_fence_preempt_ctx_init);
  * triggered yet is signaled with -ECANCELED, without calling any operation.
  *
  * After this function returns no signalling work uses @ctx, or holds a
- * reference to one of its preemption fences, any more and the driver may
+ * reference to one of its preemption fences, nor does a caller of
+ * dma_fence_preempt_wait_resume(), which it wakes up and waits for, any
+ * more, and the driver may
  * free it; until then dma_fence_preempt_publish() and
  * dma_fence_preempt_arm() return -ENODEV. A preemption that already called
  * an operation completes, so &dma_fence_preempt_ops.preempt_finished may
@@ -409,6 +416,7 @@ int dma_fence_preempt_arm(struct dma_fence_preempt_ctx *ctx,
 
 	fence->ctx = ctx;
 	fence->ops = ctx->ops;
+	fence->release = ctx->ops->release;
 	fence->last = NULL;
 	fence->preempted = false;
 	INIT_DELAYED_WORK(&fence->work, dma_fence_preempt_work);
@@ -549,7 +557,10 @@ static bool ctx_resumed(struct dma_fence_preempt_ctx *ctx, bool *dead)
  * with -EAGAIN, before it retries. Returns at once if signaling was not
  * enabled on the current preemption fence of @ctx. Publishing may fail
  * again right after the wait, if the new preemption fence was triggered in
- * the meantime.
+ * the meantime. A context that the driver does not resume, one killed by
+ * its timeout say, stays preempted until the driver tears it down, which
+ * ends the wait with -ENODEV: dma_fence_preempt_ctx_fini() wakes the
+ * waiters up and returns once they have returned.
  *
  * The resume takes the &dma_resv locks of the context's memory: the caller
  * must not hold any &dma_resv lock, nor a lock the resume work of the
@@ -567,6 +578,9 @@ long dma_fence_preempt_wait_resume(struct dma_fence_preempt_ctx *ctx,
 
 	might_sleep();
 
+	/* Keeps dma_fence_preempt_ctx_fini() from returning while we wait */
+	atomic_inc(&ctx->active);
+
 	/* The last evaluation of the condition, which ended the wait, sets dead */
 	if (intr)
 		ret = wait_event_interruptible_timeout(ctx->resume_wq,
@@ -575,10 +589,14 @@ long dma_fence_preempt_wait_resume(struct dma_fence_preempt_ctx *ctx,
 	else
 		ret = wait_event_timeout(ctx->resume_wq,
 					 ctx_resumed(ctx, &dead), timeout);
-	if (ret <= 0)
-		return ret;
+	if (ret > 0 && dead)
+		ret = -ENODEV;
 
-	return dead ? -ENODEV : ret;
+	/* dma_fence_preempt_ctx_fini() may free the context from here on */
+	if (atomic_dec_and_test(&ctx->active))
+		wake_up_var(&ctx->active);
+
+	return ret;
 }
 EXPORT_SYMBOL_GPL(dma_fence_preempt_wait_resume);
 

@@ -17,6 +17,7 @@
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-fence-preempt.h>
 #include <linux/dma-resv.h>
+#include <linux/iopoll.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/list.h>
@@ -1182,6 +1183,7 @@ static void test_wait_resume(struct kunit *test)
 	struct mock_queue *q = mock_queue_create(test, 27, PREEMPT_TIMEOUT);
 	struct resume_waiter *w;
 	struct mock_job *job;
+	bool waiting;
 
 	KUNIT_ASSERT_EQ(test, mock_arm(q), 0);
 	KUNIT_EXPECT_GT(test, dma_fence_preempt_wait_resume(&q->pctx, true,
@@ -1215,18 +1217,23 @@ static void test_wait_resume(struct kunit *test)
 							  TEST_TIMEOUT), 0);
 	KUNIT_EXPECT_EQ(test, w->ret, -ERESTARTSYS);
 
-	/* torn down */
+	/*
+	 * Torn down: the teardown waits for the waiter to be done with the
+	 * context, which is freed right after (KASAN checks the accesses)
+	 */
 	w = resume_waiter_start(test, q, false);
-	KUNIT_EXPECT_EQ(test, wait_for_completion_timeout(&w->done,
-							  NEGATIVE_CHECK), 0);
+	/* inside the wait: on the wait queue */
+	KUNIT_ASSERT_EQ(test, read_poll_timeout(waitqueue_active, waiting,
+						waiting, 1000, USEC_PER_SEC,
+						false, &q->pctx.resume_wq), 0);
 	mock_queue_kill(q);
-	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&w->done,
-							  TEST_TIMEOUT), 0);
-	KUNIT_EXPECT_EQ(test, w->ret, -ENODEV);
 	KUNIT_EXPECT_EQ(test, dma_fence_preempt_wait_resume(&q->pctx, true,
 							    TEST_TIMEOUT),
 			-ENODEV);
 	mock_queue_free(q);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&w->done,
+							  TEST_TIMEOUT), 0);
+	KUNIT_EXPECT_EQ(test, w->ret, -ENODEV);
 }
 
 /*
@@ -1288,6 +1295,64 @@ static void test_fini_pending(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&mock_pfences_alive), 1);
 	put_fence(pfence);
 	KUNIT_EXPECT_EQ(test, atomic_read(&mock_pfences_alive), 0);
+}
+
+static atomic_t ops_freed_releases;
+
+static void ops_freed_release(struct dma_fence_preempt *pfence)
+{
+	atomic_inc(&ops_freed_releases);
+	dma_fence_free(&pfence->base);
+}
+
+/*
+ * The operations of a driver may be gone (module unloaded, here kfree'd)
+ * once its contexts are torn down, while their fences live on: releasing a
+ * fence reads nothing of them, neither with the default release nor with
+ * the driver's (KASAN checks the accesses).
+ */
+static void test_release_after_ops_freed(struct kunit *test)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		struct dma_fence_preempt_ops *ops;
+		struct dma_fence_preempt_ctx *ctx;
+		struct dma_fence_preempt *pfence;
+
+		ops = kzalloc_obj(*ops);
+		ctx = kzalloc_obj(*ctx);
+		pfence = kzalloc_obj(*pfence);
+		if (!ops || !ctx || !pfence) {
+			kfree(pfence);
+			kfree(ctx);
+			kfree(ops);
+			KUNIT_FAIL(test, "out of memory");
+			return;
+		}
+		ops->preempt = mock_preempt;
+		if (i)
+			ops->release = ops_freed_release;
+		atomic_set(&ops_freed_releases, 0);
+
+		dma_fence_preempt_ctx_init(ctx, ops, PREEMPT_TIMEOUT);
+		if (dma_fence_preempt_arm(ctx, pfence)) {
+			dma_fence_preempt_ctx_fini(ctx);
+			kfree(pfence);
+			kfree(ctx);
+			kfree(ops);
+			KUNIT_FAIL(test, "arming failed");
+			return;
+		}
+		dma_fence_preempt_ctx_fini(ctx);
+		KUNIT_EXPECT_EQ(test, pfence->base.error, -ECANCELED);
+		kfree(ctx);
+		kfree(ops);
+
+		dma_fence_put(&pfence->base);
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&ops_freed_releases), i,
+				    "driver release %d", i);
+	}
 }
 
 struct fini_work {
@@ -1942,6 +2007,7 @@ static struct kunit_case dma_fence_preempt_cases[] = {
 	KUNIT_CASE(test_publish_without_kill),
 	KUNIT_CASE(test_wait_resume),
 	KUNIT_CASE(test_fini_pending),
+	KUNIT_CASE(test_release_after_ops_freed),
 	KUNIT_CASE(test_fini_waiting_for_job),
 	KUNIT_CASE(test_fini_during_wait),
 	KUNIT_CASE(test_parallel),

@@ -49,8 +49,9 @@ struct dma_fence_preempt_ops {
 	 *
 	 * Returns 0 on success or a negative error code: by convention
 	 * -ECANCELED if the context was banned or killed, -EIO if the context
-	 * was reset or the device is wedged. On error @preempt_wait is not
-	 * called and the fence signals with that error; the driver must
+	 * was reset or the device is wedged. On error, -EAGAIN included
+	 * (only @preempt_wait can ask to be called again), @preempt_wait is
+	 * not called and the fence signals with that error; the driver must
 	 * guarantee that the context does not access memory any more (it was
 	 * reset or banned) before it returns an error.
 	 */
@@ -84,7 +85,9 @@ struct dma_fence_preempt_ops {
 	 * queue the work that resumes the context (revalidating its memory
 	 * under &dma_resv locks, allocating and arming the next preemption
 	 * fence with dma_fence_preempt_arm()), never do it inline. Optional.
-	 * Not called for a fence cancelled by dma_fence_preempt_ctx_fini().
+	 * Not called once dma_fence_preempt_ctx_fini() has started: neither
+	 * for a fence it cancelled nor for one whose preemption completed,
+	 * from a retried @preempt_wait say, while it waited.
 	 */
 	void (*preempt_finished)(struct dma_fence_preempt *fence);
 
@@ -115,10 +118,12 @@ struct dma_fence_preempt_ops {
 	 * after a grace period (kfree_rcu() or dma_fence_free()). Optional:
 	 * the default frees the fence with dma_fence_free(), which is only
 	 * correct if &struct dma_fence_preempt is at the start of the
-	 * allocation. Since the fences may outlive the driver's contexts, a
-	 * driver module that provides @release must stay loaded until its
-	 * last preemption fence was released; with the default, which is
-	 * not module code, it need not.
+	 * allocation. The fences may outlive the driver's contexts, and the
+	 * class reads nothing of the operations once a fence signaled but
+	 * this pointer, copied when the fence was armed: a driver module that
+	 * provides @release must stay loaded until its last preemption fence
+	 * was released, one that uses the default may be unloaded once its
+	 * contexts are torn down.
 	 */
 	void (*release)(struct dma_fence_preempt *fence);
 };
@@ -159,7 +164,10 @@ struct dma_fence_preempt_ctx {
 	u64 context;
 	/** @seqno: Sequence number of the last armed preemption fence. */
 	u64 seqno;
-	/** @active: Number of signalling works using the context. */
+	/**
+	 * @active: Number of signalling works and of
+	 * dma_fence_preempt_wait_resume() callers using the context.
+	 */
 	atomic_t active;
 	/** @preempting: Signaling was enabled on @fence, publishing fails. */
 	bool preempting;
@@ -173,7 +181,7 @@ struct dma_fence_preempt_ctx {
  * A &dma_fence that signals once its context has been preempted, i.e. stopped
  * accessing memory. Enabling signaling on it triggers the preemption. Embedded
  * in a driver structure and armed with dma_fence_preempt_arm(); all members
- * except @base and @ctx are private to the class.
+ * except @base, @ctx and @ops are private to the class.
  */
 struct dma_fence_preempt {
 	/** @base: The fence, using the inline fence lock. */
@@ -184,11 +192,25 @@ struct dma_fence_preempt {
 	 * outlive the context.
 	 */
 	struct dma_fence_preempt_ctx *ctx;
-	/** @ops: The operations of @ctx, kept for the release of the fence. */
+	/**
+	 * @ops: The operations of @ctx. A driver may compare it to tell its
+	 * fences from others'. The class reads the operations through it only
+	 * in the signalling work and for the driver name of an unsignaled
+	 * fence (the core asks a signaled one for none): the driver's
+	 * operations may be gone once the fence signaled.
+	 */
 	const struct dma_fence_preempt_ops *ops;
+	/**
+	 * @release: &dma_fence_preempt_ops.release of @ctx, copied when the
+	 * fence is armed, so that releasing the fence does not read @ops.
+	 */
+	void (*release)(struct dma_fence_preempt *fence);
 	/** @last: Completion fence the preemption waits for, or NULL. */
 	struct dma_fence *last;
-	/** @work: The signalling work, delayed only to retry @preempt_wait. */
+	/**
+	 * @work: The signalling work, delayed only to retry
+	 * &dma_fence_preempt_ops.preempt_wait.
+	 */
 	struct delayed_work work;
 	/**
 	 * @preempted: &dma_fence_preempt_ops.preempt returned 0, the work only

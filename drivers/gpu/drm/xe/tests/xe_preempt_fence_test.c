@@ -4,8 +4,7 @@
  * a fake VM in preempt fence mode, on the mock device.
  *
  * The backend operations of the queues (suspend, suspend_wait,
- * suspend_wait_blocking, resume, kill, reset_status and wait_off_hw) are
- * mocked: they log
+ * suspend_wait_blocking, resume, kill and reset_status) are mocked: they log
  * their calls, and what they return is set by each case, so the cases check
  * what the preempt fence did and in which order. The VM's rebind worker is
  * replaced by a work item counting its runs.
@@ -40,7 +39,6 @@ enum pf_test_call {
 	PF_SUSPEND_WAIT_BLOCKING,
 	PF_RESUME,
 	PF_KILL,
-	PF_WAIT_OFF_HW,
 };
 
 /* A mocked exec queue: its backend state, what its operations do, its log */
@@ -55,23 +53,19 @@ struct pf_test_queue {
 	/* status once suspend returned, 0 to keep it */
 	int status_after_suspend;
 	int wait_err;
-	/* status once a failing suspend_wait returned, 0 to keep it */
+	/* status once suspend_wait returned, 0 to keep it */
 	int status_after_wait;
 	int blocking_err;
 	/* suspend_wait returns -EAGAIN that many times first */
 	int again;
 	/* status once the last -EAGAIN was returned, 0 to keep it */
 	int status_after_again;
-	/* what wait_off_hw returns */
-	int off_hw_err;
 	/*
-	 * If set, suspend_wait (@gated) or wait_off_hw (@gated_off_hw) signals
-	 * @in_wait and waits for @gate, at most twice PF_TEST_TIMEOUT (longer
-	 * than any wait of a case); @gate_timed_out if it was not opened in
-	 * time.
+	 * If set, suspend_wait signals @in_wait and waits for @gate, at most
+	 * twice PF_TEST_TIMEOUT (longer than any wait of a case);
+	 * @gate_timed_out if it was not opened in time.
 	 */
 	bool gated;
-	bool gated_off_hw;
 	bool gate_timed_out;
 	struct completion gate;
 	struct completion in_wait;
@@ -87,8 +81,8 @@ struct pf_test_queue {
 	bool atomic;
 	/* the fence had signaled when suspend_wait was called */
 	bool signaled_in_wait;
-	/* the fence had signaled when wait_off_hw was called */
-	bool signaled_in_off_hw;
+	/* the fence had signaled when kill was called */
+	bool signaled_at_kill;
 };
 
 struct pf_test {
@@ -139,13 +133,6 @@ static int pf_test_suspend(struct xe_exec_queue *q)
 	return tq->suspend_err;
 }
 
-static void pf_test_gate(struct pf_test_queue *tq)
-{
-	complete(&tq->in_wait);
-	if (!wait_for_completion_timeout(&tq->gate, 2 * PF_TEST_TIMEOUT))
-		WRITE_ONCE(tq->gate_timed_out, true);
-}
-
 static int pf_test_suspend_wait(struct xe_exec_queue *q)
 {
 	struct pf_test_queue *tq = pf_test_queue(q);
@@ -160,10 +147,14 @@ static int pf_test_suspend_wait(struct xe_exec_queue *q)
 		return -EAGAIN;
 	}
 
-	if (tq->gated)
-		pf_test_gate(tq);
+	if (tq->gated) {
+		complete(&tq->in_wait);
+		if (!wait_for_completion_timeout(&tq->gate,
+						 2 * PF_TEST_TIMEOUT))
+			WRITE_ONCE(tq->gate_timed_out, true);
+	}
 
-	if (tq->wait_err && tq->status_after_wait)
+	if (tq->status_after_wait)
 		WRITE_ONCE(tq->status, tq->status_after_wait);
 
 	return tq->wait_err;
@@ -185,26 +176,16 @@ static void pf_test_resume(struct xe_exec_queue *q)
 
 static void pf_test_kill(struct xe_exec_queue *q)
 {
-	pf_test_log(pf_test_queue(q), PF_KILL);
+	struct pf_test_queue *tq = pf_test_queue(q);
+
+	pf_test_log(tq, PF_KILL);
+	if (tq->fence && dma_fence_is_signaled(tq->fence))
+		tq->signaled_at_kill = true;
 }
 
 static int pf_test_reset_status(struct xe_exec_queue *q)
 {
 	return READ_ONCE(pf_test_queue(q)->status);
-}
-
-static int pf_test_wait_off_hw(struct xe_exec_queue *q)
-{
-	struct pf_test_queue *tq = pf_test_queue(q);
-
-	pf_test_log(tq, PF_WAIT_OFF_HW);
-	if (tq->fence && dma_fence_is_signaled(tq->fence))
-		tq->signaled_in_off_hw = true;
-
-	if (tq->gated_off_hw)
-		pf_test_gate(tq);
-
-	return tq->off_hw_err;
 }
 
 static const struct xe_exec_queue_ops pf_test_queue_ops = {
@@ -214,7 +195,6 @@ static const struct xe_exec_queue_ops pf_test_queue_ops = {
 	.suspend_wait_blocking = pf_test_suspend_wait_blocking,
 	.resume = pf_test_resume,
 	.reset_status = pf_test_reset_status,
-	.wait_off_hw = pf_test_wait_off_hw,
 };
 
 static void pf_test_rebind_work(struct work_struct *w)
@@ -285,6 +265,7 @@ static int pf_test_init(struct kunit *test)
 		q->guc = &tq->guc;
 		tq->guc.id = i + 1;
 		INIT_LIST_HEAD(&q->lr.link);
+		INIT_LIST_HEAD(&q->multi_gt_list);
 		spin_lock_init(&tq->log_lock);
 		init_completion(&tq->gate);
 		init_completion(&tq->in_wait);
@@ -309,7 +290,7 @@ static void pf_test_exit(struct kunit *test)
 	/* Idempotent, cancels whatever a case left pending */
 	for (i = 0; i < PF_TEST_QUEUES; i++) {
 		complete_all(&t->queues[i].gate);
-		xe_preempt_fence_ctx_fini(t->queues[i].q, NULL);
+		xe_preempt_fence_ctx_fini(t->queues[i].q);
 		/* a gated suspend_wait went on without its gate opened */
 		KUNIT_EXPECT_FALSE_MSG(test,
 				       READ_ONCE(t->queues[i].gate_timed_out),
@@ -393,7 +374,7 @@ static int pf_test_preempt(struct kunit *test, struct pf_test_queue *tq,
 	KUNIT_ASSERT_GT(test, dma_fence_wait_timeout(fence, false,
 						     PF_TEST_TIMEOUT), 0);
 
-	xe_preempt_fence_ctx_fini(tq->q, NULL);
+	xe_preempt_fence_ctx_fini(tq->q);
 	flush_workqueue(pf_test->wq);
 
 	return fence->error;
@@ -441,7 +422,7 @@ static void pf_test_is_xe_preempt(struct kunit *test)
 	dma_fence_put(&other->base);
 
 	/* Still an Xe preempt fence once signaled, the queue torn down */
-	xe_preempt_fence_ctx_fini(tq->q, NULL);
+	xe_preempt_fence_ctx_fini(tq->q);
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(fence));
 	KUNIT_EXPECT_TRUE(test, xe_fence_is_xe_preempt(fence));
 
@@ -625,7 +606,6 @@ struct pf_test_error {
 	int wait_err;
 	int status_after_wait;
 	int blocking_err;
-	int off_hw_err;
 	/* expected */
 	int error;
 	bool suspended;
@@ -637,42 +617,40 @@ static const struct pf_test_error pf_test_errors[] = {
 		.name = "killed or banned",
 		.status = -ECANCELED,
 		.error = -ECANCELED,
-		.calls = { PF_WAIT_OFF_HW },
 	}, {
 		.name = "reset or wedged",
 		.status = -EIO,
 		.error = -EIO,
-		.calls = { PF_WAIT_OFF_HW },
-	}, {
-		.name = "killed, still on the hardware after the bound",
-		.status = -ECANCELED,
-		.off_hw_err = -ETIME,
-		.error = -ECANCELED,
-		.calls = { PF_WAIT_OFF_HW },
 	}, {
 		.name = "suspend failed, queue killed",
 		.suspend_err = -EINVAL,
 		.status_after_suspend = -ECANCELED,
 		.error = -ECANCELED,
-		.calls = { PF_SUSPEND, PF_WAIT_OFF_HW },
+		.calls = { PF_SUSPEND },
 	}, {
-		.name = "suspend failed",
+		.name = "suspend failed, queue still usable, killed",
 		.suspend_err = -ENOMEM,
 		.error = -ENOMEM,
-		.calls = { PF_SUSPEND, PF_KILL, PF_WAIT_OFF_HW },
+		.calls = { PF_SUSPEND, PF_KILL },
 	}, {
 		.name = "killed after suspend",
 		.status_after_suspend = -ECANCELED,
 		.error = -ECANCELED,
 		.suspended = true,
-		.calls = { PF_SUSPEND, PF_WAIT_OFF_HW },
+		.calls = { PF_SUSPEND },
 	}, {
 		.name = "suspend timed out, queue banned",
 		.wait_err = -ETIME,
 		.status_after_wait = -ECANCELED,
 		.error = -ETIME,
 		.suspended = true,
-		.calls = { PF_SUSPEND, PF_SUSPEND_WAIT, PF_WAIT_OFF_HW },
+		.calls = { PF_SUSPEND, PF_SUSPEND_WAIT },
+	}, {
+		.name = "killed during the suspend wait",
+		.status_after_wait = -ECANCELED,
+		.error = -ECANCELED,
+		.suspended = true,
+		.calls = { PF_SUSPEND, PF_SUSPEND_WAIT },
 	}, {
 		.name = "wait interrupted",
 		.wait_err = -ERESTARTSYS,
@@ -681,13 +659,13 @@ static const struct pf_test_error pf_test_errors[] = {
 		.calls = { PF_SUSPEND, PF_SUSPEND_WAIT,
 			   PF_SUSPEND_WAIT_BLOCKING },
 	}, {
-		.name = "wait interrupted, then timed out",
+		.name = "wait interrupted, then timed out, killed",
 		.wait_err = -ERESTARTSYS,
 		.blocking_err = -ETIME,
 		.error = -ETIME,
 		.suspended = true,
 		.calls = { PF_SUSPEND, PF_SUSPEND_WAIT,
-			   PF_SUSPEND_WAIT_BLOCKING, PF_KILL, PF_WAIT_OFF_HW },
+			   PF_SUSPEND_WAIT_BLOCKING, PF_KILL },
 	},
 };
 
@@ -700,11 +678,10 @@ KUNIT_ARRAY_PARAM(pf_test_error, pf_test_errors, pf_test_error_desc);
 
 /*
  * Errors: the fence reports why the queue was not suspended, -ETIME for a
- * timeout even once the backend banned the queue, only a successful suspend
- * is paired with a resume, and the rebind worker always learns about it.
- * Before the fence signals with an error, a queue still usable is killed and
- * the queue is waited for until it is off the hardware, or until the
- * backend gives up.
+ * timeout even once the backend banned the queue, -ECANCELED for a queue
+ * killed while its suspend was awaited, only a successful suspend is paired
+ * with a resume, and the rebind worker always learns about it. A queue still
+ * usable after a failure is killed.
  */
 static void pf_test_error_mapping(struct kunit *test)
 {
@@ -719,49 +696,12 @@ static void pf_test_error_mapping(struct kunit *test)
 	tq->wait_err = p->wait_err;
 	tq->status_after_wait = p->status_after_wait;
 	tq->blocking_err = p->blocking_err;
-	tq->off_hw_err = p->off_hw_err;
 
 	fence = pf_test_create(test, tq);
 
 	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, tq, fence), p->error);
 	pf_test_expect_calls(test, tq, p->calls);
-	KUNIT_EXPECT_FALSE(test, tq->signaled_in_off_hw);
 	KUNIT_EXPECT_EQ(test, READ_ONCE(tq->q->lr.suspended), p->suspended);
-	KUNIT_EXPECT_EQ(test, atomic_read(&t->rebinds), 1);
-
-	dma_fence_put(fence);
-}
-
-/*
- * The fence of a killed queue signals only once the queue is off the
- * hardware: while wait_off_hw is in progress (gated), the fence stays
- * unsignaled and the rebind worker is not queued.
- */
-static void pf_test_error_waits_off_hw(struct kunit *test)
-{
-	static const enum pf_test_call calls[] = {
-		PF_WAIT_OFF_HW, PF_NONE,
-	};
-	struct pf_test *t = test->priv;
-	struct pf_test_queue *tq = &t->queues[0];
-	struct dma_fence *fence;
-
-	tq->status = -ECANCELED;
-	tq->gated_off_hw = true;
-	fence = pf_test_create(test, tq);
-
-	dma_fence_enable_signaling(fence);
-	KUNIT_ASSERT_GT(test, wait_for_completion_timeout(&tq->in_wait,
-							  PF_TEST_TIMEOUT), 0);
-	/* Negative check: no signal while the queue may run, for a bound */
-	KUNIT_EXPECT_EQ(test, dma_fence_wait_timeout(fence, false,
-						     PF_TEST_NEGATIVE), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&t->rebinds), 0);
-
-	complete(&tq->gate);
-	KUNIT_EXPECT_EQ(test, pf_test_preempt(test, tq, fence), -ECANCELED);
-	KUNIT_EXPECT_FALSE(test, READ_ONCE(tq->gate_timed_out));
-	pf_test_expect_calls(test, tq, calls);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->rebinds), 1);
 
 	dma_fence_put(fence);
@@ -793,14 +733,11 @@ static void pf_test_again(struct kunit *test)
 	dma_fence_put(fence);
 }
 
-/*
- * A queue killed during VF recovery is not waited for any more, only taken
- * off the hardware
- */
+/* A queue killed during VF recovery is not waited for any more */
 static void pf_test_again_killed(struct kunit *test)
 {
 	static const enum pf_test_call calls[] = {
-		PF_SUSPEND, PF_SUSPEND_WAIT, PF_WAIT_OFF_HW, PF_NONE,
+		PF_SUSPEND, PF_SUSPEND_WAIT, PF_NONE,
 	};
 	struct pf_test *t = test->priv;
 	struct pf_test_queue *tq = &t->queues[0];
@@ -855,42 +792,62 @@ static void pf_test_concurrent(struct kunit *test)
 }
 
 /*
- * Removing the queue from the VM cancels a pending fence, calling no class
- * operation, once the killed queue is off the hardware
+ * Killing a queue takes it off its VM first, which preempts it: its pending
+ * fence signals once the queue was suspended, before the kill, instead of
+ * being cancelled while the queue may still run. A queue killed already,
+ * by another path, is not suspended and its fence says so. The queue's
+ * context is torn down, killing again is harmless and the fence outlives
+ * the context.
  */
-static void pf_test_remove(struct kunit *test)
+static void pf_test_kill_preempts(struct kunit *test)
 {
 	static const enum pf_test_call calls[] = {
-		PF_WAIT_OFF_HW, PF_NONE,
+		PF_SUSPEND, PF_SUSPEND_WAIT, PF_KILL, PF_NONE,
+	};
+	static const enum pf_test_call killed_calls[] = {
+		PF_KILL, PF_NONE,
 	};
 	struct pf_test *t = test->priv;
-	struct pf_test_queue *tq = &t->queues[0];
-	struct dma_fence *fence;
+	struct pf_test_queue *tq = &t->queues[0], *killed = &t->queues[1];
+	struct dma_fence *fence, *kfence;
 
 	fence = pf_test_create(test, tq);
 	pf_test_add_to_vm(tq, fence);
 
-	xe_vm_remove_compute_exec_queue(t->vm, tq->q);
+	xe_exec_queue_kill(tq->q);
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(fence));
-	KUNIT_EXPECT_EQ(test, fence->error, -ECANCELED);
+	KUNIT_EXPECT_EQ(test, fence->error, 0);
 	pf_test_expect_calls(test, tq, calls);
-	KUNIT_EXPECT_FALSE(test, tq->signaled_in_off_hw);
+	KUNIT_EXPECT_TRUE(test, tq->signaled_at_kill);
 	KUNIT_EXPECT_NULL(test, tq->q->lr.pfence);
 	KUNIT_EXPECT_TRUE(test, list_empty(&t->vm->preempt.exec_queues));
 	KUNIT_EXPECT_EQ(test, t->vm->preempt.num_exec_queues, 0);
-	flush_workqueue(t->wq);
-	KUNIT_EXPECT_EQ(test, atomic_read(&t->rebinds), 0);
 	/* The queue's context is torn down */
 	KUNIT_EXPECT_EQ(test,
 			dma_fence_preempt_wait_resume(&tq->q->lr.pctx, false, 0),
 			-ENODEV);
+	/* the rebind worker reads the fences under test: let it run first */
+	flush_workqueue(t->wq);
+
+	/* Killed by another path before: not suspended, -ECANCELED */
+	WRITE_ONCE(killed->status, -ECANCELED);
+	kfence = pf_test_create(test, killed);
+	pf_test_add_to_vm(killed, kfence);
+	xe_exec_queue_kill(killed->q);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(kfence));
+	KUNIT_EXPECT_EQ(test, kfence->error, -ECANCELED);
+	pf_test_expect_calls(test, killed, killed_calls);
+	flush_workqueue(t->wq);
+	KUNIT_EXPECT_GE(test, atomic_read(&t->rebinds), 1);
+	KUNIT_EXPECT_FALSE(test, t->rebind_early);
 
 	/* May be called again */
-	xe_vm_remove_compute_exec_queue(t->vm, tq->q);
-	KUNIT_EXPECT_EQ(test, pf_test_num_calls(tq), 1);
+	xe_exec_queue_kill(tq->q);
+	KUNIT_EXPECT_EQ(test, pf_test_num_calls(tq), 4);
 
 	/* The fence outlives the queue's context */
 	KUNIT_EXPECT_TRUE(test, xe_fence_is_xe_preempt(fence));
+	dma_fence_put(kfence);
 	dma_fence_put(fence);
 }
 
@@ -913,14 +870,12 @@ static void pf_test_remove_work(struct work_struct *w)
 
 /*
  * Removing the queue from the VM waits for the preemption in progress, after
- * which no preempt fence uses the queue and the queue may be freed. The
- * fence had not signaled yet, so the removal waits for the queue to be off
- * the hardware first.
+ * which no preempt fence uses the queue and the queue may be freed.
  */
 static void pf_test_remove_waits(struct kunit *test)
 {
 	static const enum pf_test_call calls[] = {
-		PF_SUSPEND, PF_SUSPEND_WAIT, PF_WAIT_OFF_HW, PF_NONE,
+		PF_SUSPEND, PF_SUSPEND_WAIT, PF_NONE,
 	};
 	struct pf_test *t = test->priv;
 	struct pf_test_queue *tq = &t->queues[0];
@@ -974,11 +929,10 @@ static struct kunit_case xe_preempt_fence_tests[] = {
 	KUNIT_CASE(pf_test_rearm),
 	KUNIT_CASE(pf_test_resume_needs_fence),
 	KUNIT_CASE_PARAM(pf_test_error_mapping, pf_test_error_gen_params),
-	KUNIT_CASE(pf_test_error_waits_off_hw),
 	KUNIT_CASE(pf_test_again),
 	KUNIT_CASE(pf_test_again_killed),
 	KUNIT_CASE(pf_test_concurrent),
-	KUNIT_CASE(pf_test_remove),
+	KUNIT_CASE(pf_test_kill_preempts),
 	KUNIT_CASE(pf_test_remove_waits),
 	{}
 };
