@@ -27,6 +27,7 @@
 #include <linux/slab.h>
 #include <linux/wait_bit.h>
 #include <linux/workqueue.h>
+#include <uapi/linux/sched/types.h>
 
 #define TEST_TIMEOUT		(5 * HZ)
 #define PREEMPT_TIMEOUT		(2 * HZ)
@@ -1181,6 +1182,10 @@ static void preempt_and_wait(struct kunit *test, struct mock_queue *q)
 static void test_wait_resume(struct kunit *test)
 {
 	struct mock_queue *q = mock_queue_create(test, 27, PREEMPT_TIMEOUT);
+	struct sched_attr idle = {
+		.size = sizeof(idle),
+		.sched_policy = SCHED_IDLE,
+	};
 	struct resume_waiter *w;
 	struct mock_job *job;
 	bool waiting;
@@ -1219,9 +1224,13 @@ static void test_wait_resume(struct kunit *test)
 
 	/*
 	 * Torn down: the teardown waits for the waiter to be done with the
-	 * context, which is freed right after (KASAN checks the accesses)
+	 * context, which is freed right after (KASAN checks the accesses).
+	 * The waiter runs as SCHED_IDLE: woken up by the teardown, it does not
+	 * preempt the test, so on one CPU it only runs before the context is
+	 * freed if the teardown waits for it.
 	 */
 	w = resume_waiter_start(test, q, false);
+	KUNIT_ASSERT_EQ(test, sched_setattr_nocheck(w->task, &idle), 0);
 	/* inside the wait: on the wait queue */
 	KUNIT_ASSERT_EQ(test, read_poll_timeout(waitqueue_active, waiting,
 						waiting, 1000, USEC_PER_SEC,
