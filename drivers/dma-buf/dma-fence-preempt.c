@@ -560,7 +560,9 @@ static bool ctx_resumed(struct dma_fence_preempt_ctx *ctx, bool *dead)
  * the meantime. A context that the driver does not resume, one killed by
  * its timeout say, stays preempted until the driver tears it down, which
  * ends the wait with -ENODEV: dma_fence_preempt_ctx_fini() wakes the
- * waiters up and returns once they have returned.
+ * waiters up and returns once they have returned. The caller keeps @ctx
+ * valid for the call, as for any other function of the class; a call that
+ * starts once the teardown has begun returns -ENODEV at once.
  *
  * The resume takes the &dma_resv locks of the context's memory: the caller
  * must not hold any &dma_resv lock, nor a lock the resume work of the
@@ -573,13 +575,23 @@ static bool ctx_resumed(struct dma_fence_preempt_ctx *ctx, bool *dead)
 long dma_fence_preempt_wait_resume(struct dma_fence_preempt_ctx *ctx,
 				   bool intr, long timeout)
 {
-	bool dead = false;
+	unsigned long flags;
+	bool dead;
 	long ret;
 
 	might_sleep();
 
-	/* Keeps dma_fence_preempt_ctx_fini() from returning while we wait */
-	atomic_inc(&ctx->active);
+	/*
+	 * Keeps dma_fence_preempt_ctx_fini() from returning while we wait.
+	 * Under the lock, against a teardown that already saw no one active.
+	 */
+	spin_lock_irqsave(&ctx->lock, flags);
+	dead = ctx->dead;
+	if (!dead)
+		atomic_inc(&ctx->active);
+	spin_unlock_irqrestore(&ctx->lock, flags);
+	if (dead)
+		return -ENODEV;
 
 	/* The last evaluation of the condition, which ended the wait, sets dead */
 	if (intr)

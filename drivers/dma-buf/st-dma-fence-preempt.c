@@ -9,6 +9,7 @@
  * tests check the order in which things happen.
  */
 
+#include <kunit/test-bug.h>
 #include <kunit/test.h>
 #include <linux/atomic.h>
 #include <linux/completion.h>
@@ -1224,10 +1225,12 @@ static void test_wait_resume(struct kunit *test)
 
 	/*
 	 * Torn down: the teardown waits for the waiter to be done with the
-	 * context, which is freed right after (KASAN checks the accesses).
-	 * The waiter runs as SCHED_IDLE: woken up by the teardown, it does not
-	 * preempt the test, so on one CPU it only runs before the context is
-	 * freed if the teardown waits for it.
+	 * context. The waiter runs as SCHED_IDLE: woken up by the teardown, it
+	 * does not preempt the test, so on one CPU it only runs before the
+	 * teardown returns if the teardown waits for it. Then the context is
+	 * made to look alive and preempted again: a waiter still in the wait
+	 * would sleep on and time out instead of returning -ENODEV. The
+	 * context is freed right after (KASAN checks the accesses).
 	 */
 	w = resume_waiter_start(test, q, false);
 	KUNIT_ASSERT_EQ(test, sched_setattr_nocheck(w->task, &idle), 0);
@@ -1236,13 +1239,19 @@ static void test_wait_resume(struct kunit *test)
 						waiting, 1000, USEC_PER_SEC,
 						false, &q->pctx.resume_wq), 0);
 	mock_queue_kill(q);
+	spin_lock_irq(&q->pctx.lock);
+	q->pctx.dead = false;
+	spin_unlock_irq(&q->pctx.lock);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&w->done,
+							  TEST_TIMEOUT), 0);
+	KUNIT_EXPECT_EQ(test, w->ret, -ENODEV);
+	spin_lock_irq(&q->pctx.lock);
+	q->pctx.dead = true;
+	spin_unlock_irq(&q->pctx.lock);
 	KUNIT_EXPECT_EQ(test, dma_fence_preempt_wait_resume(&q->pctx, true,
 							    TEST_TIMEOUT),
 			-ENODEV);
 	mock_queue_free(q);
-	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&w->done,
-							  TEST_TIMEOUT), 0);
-	KUNIT_EXPECT_EQ(test, w->ret, -ENODEV);
 }
 
 /*
@@ -1306,21 +1315,30 @@ static void test_fini_pending(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&mock_pfences_alive), 0);
 }
 
-static atomic_t ops_freed_releases;
+static atomic_t ops_gone_releases;
 
-static void ops_freed_release(struct dma_fence_preempt *pfence)
+static void ops_gone_release(struct dma_fence_preempt *pfence)
 {
-	atomic_inc(&ops_freed_releases);
+	atomic_inc(&ops_gone_releases);
+	dma_fence_free(&pfence->base);
+}
+
+/* What the operations of a driver that is gone hold, as far as the test goes */
+static void ops_gone_poison(struct dma_fence_preempt *pfence)
+{
+	KUNIT_FAIL(kunit_get_current_test(),
+		   "release read the operations after the teardown");
 	dma_fence_free(&pfence->base);
 }
 
 /*
- * The operations of a driver may be gone (module unloaded, here kfree'd)
- * once its contexts are torn down, while their fences live on: releasing a
- * fence reads nothing of them, neither with the default release nor with
- * the driver's (KASAN checks the accesses).
+ * The operations of a driver may be gone (module unloaded) once its contexts
+ * are torn down, while their fences live on: releasing a fence reads nothing
+ * of them, neither with the default release nor with the driver's. The test
+ * overwrites the operations' release after the teardown, and frees the
+ * context (KASAN checks the accesses).
  */
-static void test_release_after_ops_freed(struct kunit *test)
+static void test_release_after_ops_gone(struct kunit *test)
 {
 	int i;
 
@@ -1341,8 +1359,8 @@ static void test_release_after_ops_freed(struct kunit *test)
 		}
 		ops->preempt = mock_preempt;
 		if (i)
-			ops->release = ops_freed_release;
-		atomic_set(&ops_freed_releases, 0);
+			ops->release = ops_gone_release;
+		atomic_set(&ops_gone_releases, 0);
 
 		dma_fence_preempt_ctx_init(ctx, ops, PREEMPT_TIMEOUT);
 		if (dma_fence_preempt_arm(ctx, pfence)) {
@@ -1356,11 +1374,12 @@ static void test_release_after_ops_freed(struct kunit *test)
 		dma_fence_preempt_ctx_fini(ctx);
 		KUNIT_EXPECT_EQ(test, pfence->base.error, -ECANCELED);
 		kfree(ctx);
-		kfree(ops);
+		ops->release = ops_gone_poison;
 
 		dma_fence_put(&pfence->base);
-		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&ops_freed_releases), i,
+		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&ops_gone_releases), i,
 				    "driver release %d", i);
+		kfree(ops);
 	}
 }
 
@@ -2016,7 +2035,7 @@ static struct kunit_case dma_fence_preempt_cases[] = {
 	KUNIT_CASE(test_publish_without_kill),
 	KUNIT_CASE(test_wait_resume),
 	KUNIT_CASE(test_fini_pending),
-	KUNIT_CASE(test_release_after_ops_freed),
+	KUNIT_CASE(test_release_after_ops_gone),
 	KUNIT_CASE(test_fini_waiting_for_job),
 	KUNIT_CASE(test_fini_during_wait),
 	KUNIT_CASE(test_parallel),

@@ -31,7 +31,10 @@ struct dma_fence_preempt_ctx;
  * must complete in bounded time.
  *
  * Operations of different contexts run concurrently; the operations of one
- * preemption fence never run concurrently with each other.
+ * preemption fence never run concurrently with each other. Those of two
+ * consecutive fences of a context may: the resume that @preempt_finished
+ * queues can arm the next fence, which can be triggered before
+ * @preempt_finished returned.
  */
 struct dma_fence_preempt_ops {
 	/**
@@ -85,9 +88,11 @@ struct dma_fence_preempt_ops {
 	 * queue the work that resumes the context (revalidating its memory
 	 * under &dma_resv locks, allocating and arming the next preemption
 	 * fence with dma_fence_preempt_arm()), never do it inline. Optional.
-	 * Not called once dma_fence_preempt_ctx_fini() has started: neither
-	 * for a fence it cancelled nor for one whose preemption completed,
-	 * from a retried @preempt_wait say, while it waited.
+	 * Not called if the context was being torn down by
+	 * dma_fence_preempt_ctx_fini() when the signalling work (last) started
+	 * to run: for a fence the teardown cancelled, or whose retried
+	 * @preempt_wait ran during the teardown. It may still be called while
+	 * the teardown waits for the work, see dma_fence_preempt_ctx_fini().
 	 */
 	void (*preempt_finished)(struct dma_fence_preempt *fence);
 
@@ -118,12 +123,15 @@ struct dma_fence_preempt_ops {
 	 * after a grace period (kfree_rcu() or dma_fence_free()). Optional:
 	 * the default frees the fence with dma_fence_free(), which is only
 	 * correct if &struct dma_fence_preempt is at the start of the
-	 * allocation. The fences may outlive the driver's contexts, and the
-	 * class reads nothing of the operations once a fence signaled but
-	 * this pointer, copied when the fence was armed: a driver module that
-	 * provides @release must stay loaded until its last preemption fence
-	 * was released, one that uses the default may be unloaded once its
-	 * contexts are torn down.
+	 * allocation. The fences may outlive the driver's contexts: once a
+	 * context is torn down, the class reads nothing of its operations for
+	 * its fences but this pointer, copied when a fence was armed, and the
+	 * driver name, which the core asks only of an unsignaled fence (under
+	 * RCU, so the operations must stay valid for a grace period after the
+	 * last fence signaled, as a module unload provides). A driver module
+	 * that provides @release must stay loaded until its last preemption
+	 * fence was released; one that uses the default may be unloaded once
+	 * its contexts are torn down.
 	 */
 	void (*release)(struct dma_fence_preempt *fence);
 };

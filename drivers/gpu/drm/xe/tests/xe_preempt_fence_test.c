@@ -56,6 +56,8 @@ struct pf_test_queue {
 	/* status once suspend_wait returned, 0 to keep it */
 	int status_after_wait;
 	int blocking_err;
+	/* status once kill was called, 0 to keep it */
+	int kill_status;
 	/* suspend_wait returns -EAGAIN that many times first */
 	int again;
 	/* status once the last -EAGAIN was returned, 0 to keep it */
@@ -181,6 +183,8 @@ static void pf_test_kill(struct xe_exec_queue *q)
 	pf_test_log(tq, PF_KILL);
 	if (tq->fence && dma_fence_is_signaled(tq->fence))
 		tq->signaled_at_kill = true;
+	if (tq->kill_status)
+		WRITE_ONCE(tq->status, tq->kill_status);
 }
 
 static int pf_test_reset_status(struct xe_exec_queue *q)
@@ -851,6 +855,37 @@ static void pf_test_kill_preempts(struct kunit *test)
 	dma_fence_put(fence);
 }
 
+/*
+ * A multi-queue group secondary is killed before it leaves its VM: its
+ * suspend would suspend its whole group until it is freed. Its pending
+ * fence then reports the kill, without a suspend.
+ */
+static void pf_test_kill_secondary(struct kunit *test)
+{
+	static const enum pf_test_call calls[] = {
+		PF_KILL, PF_NONE,
+	};
+	struct pf_test *t = test->priv;
+	struct pf_test_queue *tq = &t->queues[0];
+	struct dma_fence *fence;
+
+	tq->q->multi_queue.valid = true;
+	tq->q->multi_queue.is_primary = false;
+	tq->kill_status = -ECANCELED;
+	fence = pf_test_create(test, tq);
+	pf_test_add_to_vm(tq, fence);
+
+	xe_exec_queue_kill(tq->q);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(fence));
+	KUNIT_EXPECT_EQ(test, fence->error, -ECANCELED);
+	pf_test_expect_calls(test, tq, calls);
+	KUNIT_EXPECT_FALSE(test, tq->signaled_at_kill);
+	flush_workqueue(t->wq);
+
+	tq->q->multi_queue.valid = false;
+	dma_fence_put(fence);
+}
+
 struct pf_test_remover {
 	struct work_struct work;
 	struct xe_vm *vm;
@@ -933,6 +968,7 @@ static struct kunit_case xe_preempt_fence_tests[] = {
 	KUNIT_CASE(pf_test_again_killed),
 	KUNIT_CASE(pf_test_concurrent),
 	KUNIT_CASE(pf_test_kill_preempts),
+	KUNIT_CASE(pf_test_kill_secondary),
 	KUNIT_CASE(pf_test_remove_waits),
 	{}
 };
