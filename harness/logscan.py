@@ -107,6 +107,9 @@ PLAIN_WARNINGS = re.compile(
 
 # The marker WARN() and BUG() print before their report.
 CUT_HERE = re.compile(r'-+\[ cut here \]-+')
+# What printk prints before it prints a message again that another CPU's
+# output interrupted on the console (seen on the SMP boots)
+REPLAY = re.compile(r'\*\* replaying previous printk message \*\*')
 
 # KTAP/TAP output of KUnit in a kernel log.
 KTAP = re.compile(r'^\s*(KTAP|TAP) version \d+')
@@ -163,7 +166,11 @@ class Scan:
             if KTAP.match(line):
                 self.ktap += 1
             if CUT_HERE.search(line):
-                if cut_at is not None:
+                # a marker printed again after the replay notice is one
+                # marker, not an orphan and another one
+                between = lines[cut_at + 1:i] if cut_at is not None else []
+                replayed = between and all(REPLAY.search(b) for b in between)
+                if cut_at is not None and not replayed:
                     self.orphan_cuts.append(lines[cut_at])
                 cut_at = i
                 continue
