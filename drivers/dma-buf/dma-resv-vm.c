@@ -12,7 +12,6 @@
 #include <linux/export.h>
 #include <linux/overflow.h>
 #include <linux/rcupdate.h>
-#include <linux/refcount.h>
 #include <linux/slab.h>
 
 #include "dma-resv-internal.h"
@@ -38,6 +37,11 @@
  * - dma_resv_write_lock() takes the buffer's lock and the lock of every bound
  *   VM under one &ww_acquire_ctx. While it is held, no reader of the buffer
  *   holds its VM lock. This is what moving or evicting the buffer takes.
+ *   Inside a bigger transaction, such as drm_exec, the buffer is locked with
+ *   dma_resv_lock() and its VMs with dma_resv_write_lock_vms(). Buffers
+ *   write-locked in one acquire context share the locks of the VMs they have
+ *   in common: a VM lock is dropped with the last of them, so unlocking some
+ *   of them early never unlocks a VM another one still needs.
  *
  * - dma_resv_vms_wait_timeout(), dma_resv_vms_test_signaled() and
  *   dma_resv_vms_get_fences() cover the buffer's fences plus those of every
@@ -56,12 +60,14 @@
  * Lifetime rules: a binding does not hold a reference on the VM. A VM must
  * be unbound from every buffer before its last reference is dropped, and
  * dma_resv_vm_fini() refuses to tear down a VM that is still bound. The write
- * lock takes a reference with kref_get_unless_zero() on every VM it locks and
- * keeps it until dma_resv_write_unlock(), so a VM that is unbound and released
- * while a writer backs off stays valid while it is on the writer's locked
- * set. A VM whose reference count already dropped to zero has no users left
- * and is not locked, but its fences are still covered by the wait helpers
- * until it is unbound.
+ * lock takes a reference on every VM it locks and keeps it until the VM's
+ * lock is dropped, so a VM that is unbound while a writer backs off on it
+ * stays valid until the writer is done with it. The writer's reference can
+ * then be the last one: &dma_resv_vm.release may run with reservation
+ * objects locked, though never with the VM's own, and must not lock any. A
+ * VM still bound when its count dropped to zero breaks the rule above: the
+ * write lock skips it, since no user can hold its lock, and
+ * dma_resv_vm_fini() warns.
  *
  * Before unbinding a VM, its driver must make the buffer's reservation object
  * cover the VM's outstanding use of the buffer, e.g. by adding the fence of
@@ -70,6 +76,17 @@
  * With CONFIG_DEBUG_WW_MUTEX_SLOWPATH, dma_resv_read_lock() checks that the VM
  * is bound to the buffer and warns if it is not.
  */
+
+/*
+ * struct dma_resv_vm_slot - one VM a reservation object is bound into
+ * @vm: the VM, NULL for a free slot
+ * @write_held: the write lock of the reservation object holds the lock of
+ *	@vm and one of the references counted in &dma_resv_vm.write_count
+ */
+struct dma_resv_vm_slot {
+	struct dma_resv_vm *vm;
+	bool write_held;
+};
 
 /*
  * struct dma_resv_vms - the VMs a reservation object is bound into
@@ -81,10 +98,10 @@
  */
 struct dma_resv_vms {
 	struct rcu_head rcu;
-	unsigned int num;	/* used slots, some may be NULL */
+	unsigned int num;	/* used slots, some may be free */
 	unsigned int count;	/* bound VMs */
 	unsigned int max;	/* allocated slots */
-	struct dma_resv_vm *vms[] __counted_by(max);
+	struct dma_resv_vm_slot slots[] __counted_by(max);
 };
 
 #define DMA_RESV_VMS_MIN	4
@@ -124,7 +141,7 @@ VISIBLE_IF_KUNIT struct dma_resv_vms *dma_resv_vms_alloc(unsigned int max_vms)
 
 	KUNIT_STATIC_STUB_REDIRECT(dma_resv_vms_alloc, max_vms);
 
-	vms = kzalloc_flex(*vms, vms, max_vms);
+	vms = kzalloc_flex(*vms, slots, max_vms);
 	if (vms)
 		vms->max = max_vms;
 	return vms;
@@ -147,7 +164,7 @@ void dma_resv_vm_init(struct dma_resv_vm *vm, struct dma_resv *resv,
 	kref_init(&vm->refcount);
 	vm->release = release;
 	atomic_set(&vm->num_bound, 0);
-	vm->write_locked = NULL;
+	vm->write_count = 0;
 }
 EXPORT_SYMBOL_GPL(dma_resv_vm_init);
 
@@ -193,6 +210,18 @@ void dma_resv_vm_put(struct dma_resv_vm *vm)
 }
 EXPORT_SYMBOL_GPL(dma_resv_vm_put);
 
+/*
+ * Let go of @vm in the write lock of one buffer: drop the reference and, if
+ * no other buffer's write lock holds @vm, its lock.
+ */
+static void dma_resv_vm_write_release(struct dma_resv_vm *vm)
+{
+	dma_resv_assert_held(vm->resv);
+	if (!WARN_ON(!vm->write_count) && !--vm->write_count)
+		dma_resv_unlock(vm->resv);
+	dma_resv_vm_put(vm);
+}
+
 /**
  * dma_resv_bind_vm - record that a buffer is bound into a VM
  * @obj: the buffer's reservation object, must be locked
@@ -201,13 +230,15 @@ EXPORT_SYMBOL_GPL(dma_resv_vm_put);
  * From now on dma_resv_write_lock() on @obj also takes the lock of @vm, and
  * the fences of @vm are covered by dma_resv_vms_wait_timeout() on @obj.
  * Holding the lock of @obj excludes a concurrent writer. Must not be called
- * while @obj is write-locked.
+ * while @obj is write-locked: the write lock would not hold @vm. This is
+ * detected (with a warning) when the write lock holds another VM.
  *
  * May allocate; on failure nothing changes.
  *
  * Returns: 0 on success, -ENOMEM if out of memory, -EEXIST (with a warning)
  * if @vm is already bound to @obj, -EINVAL (with a warning) if @vm uses @obj
- * as its own reservation object.
+ * as its own reservation object, -EBUSY (with a warning) if @obj is
+ * write-locked as described above.
  */
 int dma_resv_bind_vm(struct dma_resv *obj, struct dma_resv_vm *vm)
 {
@@ -222,11 +253,14 @@ int dma_resv_bind_vm(struct dma_resv *obj, struct dma_resv_vm *vm)
 	vms = dma_resv_vms_locked(obj);
 	if (vms) {
 		for (i = 0; i < vms->num; ++i) {
-			if (vms->vms[i] == vm) {
+			if (WARN(vms->slots[i].write_held,
+				 "dma-resv: VM bound to a write-locked buffer\n"))
+				return -EBUSY;
+			if (vms->slots[i].vm == vm) {
 				WARN(1, "dma-resv: VM bound twice\n");
 				return -EEXIST;
 			}
-			if (!vms->vms[i] && slot == UINT_MAX)
+			if (!vms->slots[i].vm && slot == UINT_MAX)
 				slot = i;
 		}
 		if (slot == UINT_MAX && vms->num < vms->max)
@@ -234,7 +268,7 @@ int dma_resv_bind_vm(struct dma_resv *obj, struct dma_resv_vm *vm)
 	}
 
 	if (slot != UINT_MAX) {
-		WRITE_ONCE(vms->vms[slot], vm);
+		WRITE_ONCE(vms->slots[slot].vm, vm);
 		/* Pairs with dma_resv_vm_is_bound(): the slot before @num. */
 		smp_store_release(&vms->num, max(vms->num, slot + 1));
 		vms->count++;
@@ -245,9 +279,9 @@ int dma_resv_bind_vm(struct dma_resv *obj, struct dma_resv_vm *vm)
 			return -ENOMEM;
 
 		for (i = 0; vms && i < vms->num; ++i)
-			if (vms->vms[i])
-				new->vms[new->num++] = vms->vms[i];
-		new->vms[new->num++] = vm;
+			if (vms->slots[i].vm)
+				new->slots[new->num++] = vms->slots[i];
+		new->slots[new->num++].vm = vm;
 		new->count = new->num;
 		rcu_assign_pointer(obj->vms, new);
 		if (vms)
@@ -266,8 +300,9 @@ EXPORT_SYMBOL_GPL(dma_resv_bind_vm);
  *
  * Holding the lock of @obj excludes a concurrent writer. The caller must have
  * made @obj cover the outstanding use of the buffer by @vm, see the overview
- * above. If the caller holds the write lock of @obj, the lock of @vm is
- * dropped here. Never allocates.
+ * above. If the caller holds the write lock of @obj, that lock lets go of
+ * @vm here: the lock of @vm is dropped unless the write lock of another
+ * buffer of the caller still needs it. Never allocates.
  *
  * Returns: 0 on success, -ENOENT (with a warning) if @vm is not bound to
  * @obj.
@@ -281,21 +316,22 @@ int dma_resv_unbind_vm(struct dma_resv *obj, struct dma_resv_vm *vm)
 
 	vms = dma_resv_vms_locked(obj);
 	for (i = 0; vms && i < vms->num; ++i) {
-		if (vms->vms[i] != vm)
+		struct dma_resv_vm_slot *slot = &vms->slots[i];
+		bool write_held = slot->write_held;
+
+		if (slot->vm != vm)
 			continue;
 
-		WRITE_ONCE(vms->vms[i], NULL);
+		slot->write_held = false;
+		WRITE_ONCE(slot->vm, NULL);
 		vms->count--;
-		for (num = vms->num; num && !vms->vms[num - 1]; --num)
+		for (num = vms->num; num && !vms->slots[num - 1].vm; --num)
 			;
 		WRITE_ONCE(vms->num, num);
 		atomic_dec(&vm->num_bound);
 
-		if (READ_ONCE(vm->write_locked) == obj) {
-			WRITE_ONCE(vm->write_locked, NULL);
-			dma_resv_unlock(vm->resv);
-			dma_resv_vm_put(vm);
-		}
+		if (write_held)
+			dma_resv_vm_write_release(vm);
 		return 0;
 	}
 
@@ -326,7 +362,7 @@ bool dma_resv_vm_is_bound(struct dma_resv *obj, struct dma_resv_vm *vm)
 		/* Pairs with dma_resv_bind_vm(): see the slots below @num. */
 		num = smp_load_acquire(&vms->num);
 		for (i = 0; i < num && !found; ++i)
-			found = READ_ONCE(vms->vms[i]) == vm;
+			found = READ_ONCE(vms->slots[i].vm) == vm;
 	}
 	rcu_read_unlock();
 
@@ -433,22 +469,37 @@ static int dma_resv_lock_slow_common(struct dma_resv *obj,
 	return 0;
 }
 
-/* Drop the locks and references the write lock of @obj holds on its VMs. */
+/* Let go of every VM the write lock of @obj holds. */
 static void dma_resv_vms_unlock(struct dma_resv *obj,
 				struct dma_resv_vms *vms)
 {
+	struct dma_resv_vm_slot *slot;
+	unsigned int i;
+
+	for (i = 0; vms && i < vms->num; ++i) {
+		slot = &vms->slots[i];
+		if (!slot->write_held)
+			continue;
+
+		slot->write_held = false;
+		dma_resv_vm_write_release(slot->vm);
+	}
+}
+
+/* Whether @ctx, which holds @obj, holds every VM bound to @obj. */
+static bool dma_resv_vms_held(struct dma_resv *obj, struct ww_acquire_ctx *ctx)
+{
+	struct dma_resv_vms *vms = dma_resv_vms_locked(obj);
 	struct dma_resv_vm *vm;
 	unsigned int i;
 
 	for (i = 0; vms && i < vms->num; ++i) {
-		vm = vms->vms[i];
-		if (!vm || READ_ONCE(vm->write_locked) != obj)
-			continue;
-
-		WRITE_ONCE(vm->write_locked, NULL);
-		dma_resv_unlock(vm->resv);
-		dma_resv_vm_put(vm);
+		vm = vms->slots[i].vm;
+		if (vm && !vms->slots[i].write_held &&
+		    dma_resv_locking_ctx(vm->resv) != ctx)
+			return false;
 	}
+	return true;
 }
 
 static void dma_resv_vm_unlock_put(struct dma_resv_vm *vm)
@@ -460,66 +511,67 @@ static void dma_resv_vm_unlock_put(struct dma_resv_vm *vm)
 /*
  * Lock every VM bound to @obj, which @ctx holds. @prelocked is a VM @ctx
  * slow-locked after a back-off, with a reference: it is taken over (and
- * set to NULL) if it is still bound. With @try, a VM that cannot be locked
- * at once counts as contended. On -EDEADLK, the VM to slow-lock is returned
- * in @contended with a reference. On any error, the VMs locked by this call
- * are dropped again; @obj stays locked.
+ * set to NULL) if it is still bound. A VM the write lock of another buffer
+ * of @ctx holds is shared with it. On -EDEADLK, the VM to slow-lock is
+ * returned in @contended with a reference. On any error, the VMs the write
+ * lock of @obj held are let go again; @obj stays locked.
  */
 static int dma_resv_vms_lock(struct dma_resv *obj, struct ww_acquire_ctx *ctx,
 			     struct dma_resv_vm **prelocked,
-			     struct dma_resv_vm **contended, bool try,
-			     bool intr)
+			     struct dma_resv_vm **contended, bool intr)
 {
 	struct dma_resv_vms *vms = dma_resv_vms_locked(obj);
+	struct dma_resv_vm_slot *slot;
 	struct dma_resv_vm *vm;
 	unsigned int i;
 	int ret;
 
 	for (i = 0; vms && i < vms->num; ++i) {
-		vm = vms->vms[i];
-		if (!vm)
+		slot = &vms->slots[i];
+		vm = slot->vm;
+		if (!vm || slot->write_held)
 			continue;
 
 		if (vm == *prelocked) {
-			/* Slow-locked after the last back-off, keep it. */
-			WRITE_ONCE(vm->write_locked, obj);
+			/* Slow-locked after the last back-off: ours now. */
 			*prelocked = NULL;
-			continue;
+			goto held;
+		}
+
+		if (dma_resv_locking_ctx(vm->resv) == ctx) {
+			/*
+			 * Held for the write lock of another buffer: share
+			 * it. Held otherwise, e.g. as the caller's own VM:
+			 * leave it to its holder.
+			 */
+			if (!vm->write_count)
+				continue;
+			kref_get(&vm->refcount);
+			goto held;
 		}
 
 		/*
-		 * Held by @ctx already, e.g. as the caller's own VM or for
-		 * another buffer: leave it to its holder.
-		 */
-		if (dma_resv_locking_ctx(vm->resv) == ctx)
-			continue;
-
-		/*
-		 * A VM whose last reference is gone has no user that could
-		 * hold its lock; its fences stay covered by the wait helpers
-		 * until its release unbinds it.
+		 * A bound VM whose last reference is gone breaks the lifetime
+		 * rules: no user can hold its lock, and it may be in its
+		 * release already.
 		 */
 		if (!kref_get_unless_zero(&vm->refcount))
 			continue;
 
-		if (try)
-			ret = ww_mutex_trylock(&vm->resv->lock, ctx) ?
-			      0 : -EDEADLK;
-		else
-			ret = dma_resv_lock_common(vm->resv, ctx, intr);
-		if (likely(!ret)) {
-			WRITE_ONCE(vm->write_locked, obj);
-			continue;
+		ret = dma_resv_lock_common(vm->resv, ctx, intr);
+		if (unlikely(ret)) {
+			dma_resv_vms_unlock(obj, vms);
+			if (ret == -EDEADLK) {
+				dma_resv_vm_count_backoff();
+				*contended = vm;
+			} else {
+				dma_resv_vm_put(vm);
+			}
+			return ret;
 		}
-
-		dma_resv_vms_unlock(obj, vms);
-		if (ret == -EDEADLK && !try) {
-			dma_resv_vm_count_backoff();
-			*contended = vm;
-		} else {
-			dma_resv_vm_put(vm);
-		}
-		return ret;
+held:
+		vm->write_count++;
+		slot->write_held = true;
 	}
 
 	return 0;
@@ -540,8 +592,17 @@ static int dma_resv_vms_lock(struct dma_resv *obj, struct ww_acquire_ctx *ctx,
  * locks of a transaction themselves, such as drm_exec: together with the
  * lock of @obj, the locks taken here form the write lock of @obj, and
  * dma_resv_write_unlock() or dma_resv_write_unlock_vms() release them.
+ * Contention is resolved by the ww_mutex rules of @ctx (wait-die or
+ * wound-wait): -EDEADLK only when @ctx must back off.
  *
- * On -EDEADLK, the VM locks taken here are dropped and @obj stays locked.
+ * A VM that @ctx holds for the write lock of another buffer is shared with
+ * it and stays locked until both let go of it, in any order. A VM that @ctx
+ * holds otherwise, e.g. through the VM's own GEM object, is left to that
+ * holder, which must keep it locked as long as the write lock of @obj.
+ * Calling this again for a write lock already taken does nothing.
+ *
+ * On -EDEADLK, every VM lock of the write lock of @obj is let go of and @obj
+ * stays locked.
  * The caller must drop every lock of @ctx, including @obj and @prelocked if
  * it is still set, then slow-lock @contended->resv, and call this function
  * again with @obj locked and @contended as @prelocked. If the VM is no longer
@@ -549,8 +610,9 @@ static int dma_resv_vms_lock(struct dma_resv *obj, struct ww_acquire_ctx *ctx,
  * the reference with dma_resv_vm_put().
  *
  * Returns: 0 on success, -EDEADLK as described above, -EINTR if @intr and a
- * signal arrived; nothing but @obj and @prelocked is held then. -EINVAL
- * (with a warning) if @obj is not locked in @ctx.
+ * signal arrived; of the write lock of @obj, only @obj (and @prelocked, if
+ * still set) is held then. -EINVAL (with a warning) if @obj is not locked
+ * in @ctx.
  */
 int dma_resv_write_lock_vms(struct dma_resv *obj, struct ww_acquire_ctx *ctx,
 			    struct dma_resv_vm **prelocked,
@@ -561,7 +623,7 @@ int dma_resv_write_lock_vms(struct dma_resv *obj, struct ww_acquire_ctx *ctx,
 		return -EINVAL;
 
 	*contended = NULL;
-	return dma_resv_vms_lock(obj, ctx, prelocked, contended, false, intr);
+	return dma_resv_vms_lock(obj, ctx, prelocked, contended, intr);
 }
 EXPORT_SYMBOL_GPL(dma_resv_write_lock_vms);
 
@@ -573,21 +635,15 @@ static int dma_resv_write_lock_common(struct dma_resv *obj,
 
 	if (WARN_ON(!ctx))
 		return -EINVAL;
-
+	if (dma_resv_locking_ctx(obj) == ctx && dma_resv_vms_held(obj, ctx))
+		return -EALREADY;
 	/*
-	 * If @ctx holds other locks, only the caller can drop them, so
-	 * contention is reported with -EDEADLK and nothing held.
+	 * Backing off needs every lock of @ctx dropped, and only the caller
+	 * can drop those it took.
 	 */
-	if (ctx->acquired) {
-		ret = dma_resv_lock_common(obj, ctx, intr);
-		if (ret)
-			return ret;
-		ret = dma_resv_vms_lock(obj, ctx, &prelocked, &contended, true,
-					intr);
-		if (ret)
-			dma_resv_unlock(obj);
-		return ret;
-	}
+	if (WARN(ctx->acquired,
+		 "dma-resv: write lock in a transaction, use dma_resv_write_lock_vms()\n"))
+		return -EINVAL;
 
 	/*
 	 * Every lock @ctx holds is ours: resolve contention here, following
@@ -605,7 +661,7 @@ retry:
 	if (ret)
 		goto err_prelocked;
 
-	ret = dma_resv_vms_lock(obj, ctx, &prelocked, &contended, false, intr);
+	ret = dma_resv_vms_lock(obj, ctx, &prelocked, &contended, intr);
 	if (ret) {
 		dma_resv_unlock(obj);
 		if (ret != -EDEADLK)
@@ -622,22 +678,12 @@ retry:
 		goto retry;
 	}
 
-	/* The slow-locked VM was unbound while we backed off. */
-	if (prelocked) {
-		dma_resv_unlock(prelocked->resv);
-		if (!refcount_dec_not_one(&prelocked->refcount.refcount)) {
-			/*
-			 * Ours is the last reference: start over, releasing
-			 * the VM with no lock held. Its release callback
-			 * must not run under our locks, and lockdep would
-			 * see a lock it merged with ours freed.
-			 */
-			dma_resv_write_unlock(obj);
-			dma_resv_vm_put(prelocked);
-			prelocked = NULL;
-			goto retry;
-		}
-	}
+	/*
+	 * The slow-locked VM was unbound while we backed off. Ours may be
+	 * its last reference: its release may run under our locks.
+	 */
+	if (prelocked)
+		dma_resv_vm_unlock_put(prelocked);
 
 	return 0;
 
@@ -652,21 +698,18 @@ err_prelocked:
  * @obj: the buffer's reservation object
  * @ctx: the acquire context, must not be NULL
  *
- * Takes the lock of @obj and the lock of every VM bound to @obj, under @ctx.
- * While it is held, no reader of @obj holds its VM lock; this is the lock to
- * take before moving or evicting the buffer. A VM whose lock @ctx already
- * holds is left as it is. If no VM is bound to @obj, this is exactly
- * dma_resv_lock().
+ * Takes the lock of @obj and the lock of every VM bound to @obj, under @ctx,
+ * which must hold no lock: contention is resolved here, by backing off and
+ * slow-locking the contended lock as the ww_mutex rules require. While it is
+ * held, no reader of @obj holds its VM lock; this is the lock to take before
+ * moving or evicting the buffer. If no VM is bound to @obj, this is exactly
+ * dma_resv_lock(). In a transaction that holds other locks, lock @obj with
+ * dma_resv_lock() and its VMs with dma_resv_write_lock_vms(), or use
+ * drm_exec_write_lock_obj().
  *
- * If @ctx holds no other lock, -EDEADLK back-off is handled internally.
- * Otherwise, on contention the function drops whatever it took and returns
- * -EDEADLK: the caller must then drop every lock held in @ctx and call
- * dma_resv_write_lock() again, before taking any other lock. A VM whose
- * lock cannot be taken at once is treated as contended in that case, so a
- * back-off may be reported where waiting would have been allowed.
- *
- * Returns: 0 on success, -EDEADLK as described above, -EALREADY if @ctx
- * already holds the lock of @obj, -EINVAL (with a warning) if @ctx is NULL.
+ * Returns: 0 on success, -EALREADY if @ctx already holds the write lock of
+ * @obj, -EINVAL (with a warning) if @ctx is NULL or holds other locks,
+ * including @obj without its VMs.
  */
 int dma_resv_write_lock(struct dma_resv *obj, struct ww_acquire_ctx *ctx)
 {
@@ -693,7 +736,9 @@ EXPORT_SYMBOL_GPL(dma_resv_write_lock_interruptible);
  * dma_resv_write_unlock - unlock a buffer locked with dma_resv_write_lock()
  * @obj: the buffer's reservation object
  *
- * Drops the locks and references taken on the VMs, then the lock of @obj.
+ * Lets go of the VMs of the write lock, then drops the lock of @obj. The lock
+ * of a VM that the write lock of another buffer in the same acquire context
+ * shares stays held until that one lets go of it too.
  */
 void dma_resv_write_unlock(struct dma_resv *obj)
 {
@@ -706,10 +751,10 @@ EXPORT_SYMBOL_GPL(dma_resv_write_unlock);
  * dma_resv_write_unlock_vms - drop the VM locks of a buffer's write lock
  * @obj: the buffer's reservation object, locked
  *
- * Drops the locks and references dma_resv_write_lock_vms() took on the VMs
- * of @obj and leaves @obj locked. Does nothing if @obj has no VM bound or
- * is not write-locked, so transaction helpers such as drm_exec can call it
- * on every object they unlock.
+ * Lets go of the VMs dma_resv_write_lock_vms() took for @obj, as
+ * dma_resv_write_unlock() does, and leaves @obj locked. Does nothing if
+ * @obj has no VM bound or is not write-locked, so transaction helpers such
+ * as drm_exec can call it on every object they unlock.
  */
 void dma_resv_write_unlock_vms(struct dma_resv *obj)
 {
@@ -756,7 +801,7 @@ long dma_resv_vms_wait_timeout(struct dma_resv *obj,
 		timeout = ret;
 		dma_resv_enable_preempt_fences(obj);
 		for (i = 0; vms && i < vms->num; ++i) {
-			vm = vms->vms[i];
+			vm = vms->slots[i].vm;
 			if (vm)
 				dma_resv_enable_preempt_fences(vm->resv);
 		}
@@ -764,7 +809,7 @@ long dma_resv_vms_wait_timeout(struct dma_resv *obj,
 
 	ret = dma_resv_wait_timeout(obj, usage, intr, timeout);
 	for (i = 0; vms && i < vms->num && ret > 0; ++i) {
-		vm = vms->vms[i];
+		vm = vms->slots[i].vm;
 		if (vm)
 			ret = dma_resv_wait_timeout(vm->resv, usage, intr,
 						    timeout ? ret : 0);
@@ -793,7 +838,7 @@ bool dma_resv_vms_test_signaled(struct dma_resv *obj,
 		return false;
 
 	for (i = 0; vms && i < vms->num; ++i) {
-		vm = vms->vms[i];
+		vm = vms->slots[i].vm;
 		if (vm && !dma_resv_test_signaled(vm->resv, usage))
 			return false;
 	}
@@ -870,7 +915,7 @@ int dma_resv_vms_get_fences(struct dma_resv *obj, enum dma_resv_usage usage,
 
 	ret = dma_resv_fences_append(obj, usage, num_fences, fences);
 	for (i = 0; !ret && vms && i < vms->num; ++i) {
-		vm = vms->vms[i];
+		vm = vms->slots[i].vm;
 		if (vm)
 			ret = dma_resv_fences_append(vm->resv, usage,
 						     num_fences, fences);
@@ -891,16 +936,22 @@ EXPORT_SYMBOL_GPL(dma_resv_vms_get_fences);
  * dma_resv_vms_fini - free the VM tracking of a reservation object
  * @obj: the reservation object being destroyed
  *
- * Called by dma_resv_fini(). Warns if VMs are still bound.
+ * Called by dma_resv_fini(). Warns if VMs are still bound, and unbinds them.
  */
 void dma_resv_vms_fini(struct dma_resv *obj)
 {
 	struct dma_resv_vms *vms = rcu_dereference_protected(obj->vms, true);
+	unsigned int i;
 
 	if (!vms)
 		return;
 
-	WARN(vms->count, "dma-resv: destroyed with %u VMs bound\n",
-	     vms->count);
+	if (WARN(vms->count, "dma-resv: destroyed with %u VMs bound\n",
+		 vms->count)) {
+		/* Unbind them, so that their teardown does not fail too. */
+		for (i = 0; i < vms->num; ++i)
+			if (vms->slots[i].vm)
+				atomic_dec(&vms->slots[i].vm->num_bound);
+	}
 	kfree_rcu(vms, rcu);
 }

@@ -166,6 +166,64 @@ static void test_write_lock_no_ctx(struct kunit *test)
 	dma_resv_fini(buf);
 }
 
+/*
+ * Write lock in a transaction that holds another lock: backing off would need
+ * the caller's locks dropped, so it is refused. So is it when the context
+ * holds the buffer itself without its VMs, which is not a write lock held
+ * already (-EALREADY).
+ */
+static void test_write_lock_in_transaction(struct kunit *test)
+{
+	struct dma_resv *buf = test_buf_create(test), *priv = test_buf_create(test);
+	struct test_vm *a = test_vm_create(test);
+	struct ww_acquire_ctx ctx;
+
+	KUNIT_ASSERT_EQ(test, test_bind(buf, a), 0);
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(priv, &ctx), 0);
+	KUNIT_EXPECT_EQ(test, dma_resv_write_lock(buf, &ctx), -EINVAL);
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&buf->lock));
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&a->resv.lock));
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 1);
+	dma_resv_unlock(priv);
+	ww_acquire_fini(&ctx);
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(buf, &ctx), 0);
+	KUNIT_EXPECT_EQ(test, dma_resv_write_lock(buf, &ctx), -EINVAL);
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&a->resv.lock));
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 1);
+	dma_resv_unlock(buf);
+	ww_acquire_fini(&ctx);
+
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, a), 0);
+	dma_resv_vm_put(&a->base);
+	dma_resv_fini(buf);
+	dma_resv_fini(priv);
+}
+
+/* Binding a VM to a write-locked buffer: the write lock would not hold it. */
+static void test_bind_write_locked(struct kunit *test)
+{
+	struct dma_resv *buf = test_buf_create(test);
+	struct test_vm *a = test_vm_create(test), *b = test_vm_create(test);
+	struct ww_acquire_ctx ctx;
+
+	KUNIT_ASSERT_EQ(test, test_bind(buf, a), 0);
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	KUNIT_ASSERT_EQ(test, dma_resv_write_lock(buf, &ctx), 0);
+	KUNIT_EXPECT_EQ(test, dma_resv_bind_vm(buf, &b->base), -EBUSY);
+	KUNIT_EXPECT_EQ(test, dma_resv_num_vms(buf), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&b->base.num_bound), 0);
+	dma_resv_write_unlock(buf);
+	ww_acquire_fini(&ctx);
+
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, a), 0);
+	dma_resv_vm_put(&a->base);
+	dma_resv_vm_put(&b->base);
+	dma_resv_fini(buf);
+}
+
 struct test_holder {
 	struct dma_resv *obj;
 	struct completion locked;
@@ -284,6 +342,8 @@ static struct kunit_case dma_resv_vm_warn_cases[] = {
 	KUNIT_CASE(test_fini_bound),
 	KUNIT_CASE(test_fini_referenced),
 	KUNIT_CASE(test_write_lock_no_ctx),
+	KUNIT_CASE(test_write_lock_in_transaction),
+	KUNIT_CASE(test_bind_write_locked),
 	KUNIT_CASE(test_write_lock_vms_not_in_ctx),
 	KUNIT_CASE(test_read_lock_not_bound),
 	KUNIT_CASE(test_read_lock_unreferenced),

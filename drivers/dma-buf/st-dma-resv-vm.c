@@ -26,6 +26,7 @@
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/workqueue.h>
 
 #include "dma-resv-vm-test.h"
 
@@ -242,45 +243,112 @@ static void test_lock_second(struct dma_resv *first, struct dma_resv *second,
 }
 
 /*
- * The write lock of @buf and the lock of @priv in one transaction, the way a
- * driver locks the buffer it evicts and the objects it needs for the move.
- * @ctx holds nothing on entry.
+ * A ww transaction over up to four reservation objects, the way drm_exec
+ * locks them: those marked in @write are locked with dma_resv_lock() and
+ * dma_resv_write_lock_vms(), the others with dma_resv_lock() only (a VM's
+ * own reservation object is read-locked that way). It backs off as often as
+ * the ww_mutex rules require; CONFIG_DEBUG_WW_MUTEX_SLOWPATH injects
+ * -EDEADLK too.
  */
-static int test_write_lock_restart(struct dma_resv *buf, struct dma_resv *priv,
-				   struct ww_acquire_ctx *ctx)
-{
-	int ret = dma_resv_write_lock(buf, ctx);
+struct test_txn {
+	struct dma_resv *objs[4];
+	bool write[4];
+	unsigned int n;
+};
 
-	for (;;) {
-		if (ret)
-			return ret;
-		/* The write lock is held. */
-		ret = dma_resv_lock(priv, ctx);
-		if (ret != -EDEADLK)
-			return ret;
-		dma_resv_write_unlock(buf);
-		dma_resv_lock_slow(priv, ctx);
-		/* @priv is held: -EDEADLK here needs a full restart. */
-		ret = dma_resv_write_lock(buf, ctx);
-		if (ret != -EDEADLK)
-			return ret;
-		dma_resv_unlock(priv);
-		ret = dma_resv_write_lock(buf, ctx);
-	}
+static void test_vm_unlock_put(struct dma_resv_vm *vm)
+{
+	dma_resv_unlock(vm->resv);
+	dma_resv_vm_put(vm);
 }
 
-/* Same, taking @priv first: the write lock then reports contention. */
-static int test_write_lock_with(struct dma_resv *buf, struct dma_resv *priv,
-				struct ww_acquire_ctx *ctx)
+/* Drop what the first @n objects, @pre_obj and @pre_vm hold. */
+static void test_txn_drop(struct test_txn *t, unsigned int n,
+			  struct dma_resv **pre_obj, struct dma_resv_vm **pre_vm)
 {
+	while (n--) {
+		if (t->write[n])
+			dma_resv_write_unlock(t->objs[n]);
+		else
+			dma_resv_unlock(t->objs[n]);
+	}
+	if (*pre_obj)
+		dma_resv_unlock(*pre_obj);
+	*pre_obj = NULL;
+	if (*pre_vm)
+		test_vm_unlock_put(*pre_vm);
+	*pre_vm = NULL;
+}
+
+/* @ctx holds nothing on entry; on success it holds every object of @t. */
+static int test_txn_lock(struct test_txn *t, struct ww_acquire_ctx *ctx)
+{
+	struct dma_resv_vm *pre_vm = NULL, *contended;
+	struct dma_resv *obj, *pre_obj = NULL;
+	unsigned int i;
 	int ret;
 
-	dma_resv_lock(priv, ctx);
-	ret = dma_resv_write_lock(buf, ctx);
-	if (ret != -EDEADLK)
-		return ret;
-	dma_resv_unlock(priv);
-	return test_write_lock_restart(buf, priv, ctx);
+retry:
+	for (i = 0; i < t->n; i++) {
+		obj = t->objs[i];
+		if (obj == pre_obj) {
+			pre_obj = NULL;
+		} else {
+			ret = dma_resv_lock(obj, ctx);
+			if (ret == -EDEADLK) {
+				test_txn_drop(t, i, &pre_obj, &pre_vm);
+				dma_resv_lock_slow(obj, ctx);
+				pre_obj = obj;
+				goto retry;
+			}
+			if (ret)
+				goto err;
+		}
+
+		if (!t->write[i])
+			continue;
+		ret = dma_resv_write_lock_vms(obj, ctx, &pre_vm, &contended,
+					      false);
+		if (ret == -EDEADLK) {
+			dma_resv_unlock(obj);
+			test_txn_drop(t, i, &pre_obj, &pre_vm);
+			dma_resv_lock_slow(contended->resv, ctx);
+			pre_vm = contended;
+			goto retry;
+		}
+		if (ret) {
+			dma_resv_unlock(obj);
+			goto err;
+		}
+	}
+
+	/* Not bound to any of the objects any more. */
+	test_txn_drop(t, 0, &pre_obj, &pre_vm);
+	return 0;
+
+err:
+	test_txn_drop(t, i, &pre_obj, &pre_vm);
+	return ret;
+}
+
+/*
+ * A case that needs a transaction to go the way it sets it up turns off the
+ * back-offs CONFIG_DEBUG_WW_MUTEX_SLOWPATH injects for @ctx.
+ */
+static void test_no_injection(struct ww_acquire_ctx *ctx)
+{
+#ifdef CONFIG_DEBUG_WW_MUTEX_SLOWPATH
+	ctx->deadlock_inject_countdown = UINT_MAX;
+#endif
+}
+
+/* Unlock the objects of @t that test_txn_lock() locked. */
+static void test_txn_unlock(struct test_txn *t)
+{
+	struct dma_resv *pre_obj = NULL;
+	struct dma_resv_vm *pre_vm = NULL;
+
+	test_txn_drop(t, t->n, &pre_obj, &pre_vm);
 }
 
 /* A buffer with no VM bound locks exactly like dma_resv_lock(). */
@@ -445,39 +513,28 @@ static void test_write_lock_all_vms(struct kunit *test)
 	dma_resv_fini(obj);
 }
 
-/* A VM the caller already holds (its own read lock) is left alone. */
+/*
+ * A VM the caller already holds (its own read lock) is left alone: unlocking
+ * the write lock keeps it held.
+ */
 static void test_write_lock_caller_vm(struct kunit *test)
 {
 	struct dma_resv *obj = test_buf_create(test);
 	struct test_vm *mine = test_vm_create(test), *other = test_vm_create(test);
+	struct test_txn t = { .objs = { &mine->resv, obj },
+			      .write = { false, true }, .n = 2 };
 	struct ww_acquire_ctx ctx;
-	unsigned int tries;
-	int ret;
 
 	KUNIT_ASSERT_EQ(test, test_bind(obj, mine), 0);
 	KUNIT_ASSERT_EQ(test, test_bind(obj, other), 0);
 
-	/*
-	 * With the read lock held, the write lock returns the -EDEADLK that
-	 * CONFIG_DEBUG_WW_MUTEX_SLOWPATH injects to the caller, which backs
-	 * off: restart with a new acquire context, whose new stamp moves the
-	 * injection, until the write lock is taken with the read lock held.
-	 */
-	for (tries = 0; ; tries++) {
-		KUNIT_ASSERT_LT(test, tries, 64);
-		ww_acquire_init(&ctx, &reservation_ww_class);
-		test_read_lock(obj, &mine->base, &ctx);
-		ret = dma_resv_write_lock(obj, &ctx);
-		if (ret != -EDEADLK)
-			break;
-		KUNIT_EXPECT_EQ(test, ctx.acquired, 1);
-		dma_resv_read_unlock(obj, &mine->base);
-		ww_acquire_fini(&ctx);
-	}
-	KUNIT_EXPECT_EQ(test, ret, 0);
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	KUNIT_ASSERT_EQ(test, test_txn_lock(&t, &ctx), 0);
 	KUNIT_EXPECT_TRUE(test, test_held(obj, &ctx));
 	KUNIT_EXPECT_TRUE(test, test_held(&other->resv, &ctx));
 	KUNIT_EXPECT_EQ(test, ctx.acquired, 3);
+	KUNIT_EXPECT_EQ(test, mine->base.write_count, 0);
+	KUNIT_EXPECT_EQ(test, other->base.write_count, 1);
 	dma_resv_write_unlock(obj);
 	KUNIT_EXPECT_TRUE(test, test_held(&mine->resv, &ctx));
 	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&other->resv.lock));
@@ -489,6 +546,76 @@ static void test_write_lock_caller_vm(struct kunit *test)
 	dma_resv_vm_put(&mine->base);
 	dma_resv_vm_put(&other->base);
 	dma_resv_fini(obj);
+}
+
+/*
+ * The write locks of two buffers sharing a VM in one acquire context: the
+ * shared VM stays locked until both are unlocked, in either order, and so
+ * does it when one of them unbinds it.
+ */
+static void test_write_lock_shared_vms(struct kunit *test)
+{
+	struct dma_resv *a = test_buf_create(test), *b = test_buf_create(test);
+	struct test_vm *x = test_vm_create(test), *y = test_vm_create(test);
+	struct test_vm *z = test_vm_create(test);
+	struct ww_acquire_ctx ctx;
+	int first;
+
+	/* a: x, y; b: y, z */
+	KUNIT_ASSERT_EQ(test, test_bind(a, x), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(a, y), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(b, y), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(b, z), 0);
+
+	for (first = 0; first < 3; first++) {
+		struct test_txn t = { .objs = { a, b }, .write = { true, true },
+				      .n = 2 };
+		struct dma_resv *early = first == 1 ? b : a;
+		struct dma_resv *late = first == 1 ? a : b;
+		struct test_vm *gone = first == 1 ? z : x;
+		struct test_vm *kept = first == 1 ? x : z;
+
+		ww_acquire_init(&ctx, &reservation_ww_class);
+		KUNIT_ASSERT_EQ(test, test_txn_lock(&t, &ctx), 0);
+		KUNIT_EXPECT_EQ(test, ctx.acquired, 5);
+		KUNIT_EXPECT_EQ(test, y->base.write_count, 2);
+		KUNIT_EXPECT_EQ(test, kref_read(&y->base.refcount), 3);
+
+		if (first == 2) {
+			/* a lets go of y by unbinding it; b still needs y. */
+			KUNIT_EXPECT_EQ(test, dma_resv_unbind_vm(a, &y->base), 0);
+			KUNIT_EXPECT_TRUE(test, test_held(&y->resv, &ctx));
+			KUNIT_EXPECT_EQ(test, y->base.write_count, 1);
+			KUNIT_EXPECT_EQ(test, kref_read(&y->base.refcount), 2);
+		}
+
+		dma_resv_write_unlock(early);
+		KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&early->lock));
+		KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&gone->resv.lock));
+		/* Readers of y stay out: the other buffer is still locked. */
+		KUNIT_EXPECT_TRUE(test, test_held(&y->resv, &ctx));
+		KUNIT_EXPECT_EQ(test, y->base.write_count, 1);
+		KUNIT_EXPECT_TRUE(test, test_held(&kept->resv, &ctx));
+		KUNIT_EXPECT_EQ(test, ctx.acquired, 3);
+
+		dma_resv_write_unlock(late);
+		KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
+		KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&y->resv.lock));
+		KUNIT_EXPECT_EQ(test, y->base.write_count, 0);
+		KUNIT_EXPECT_EQ(test, kref_read(&x->base.refcount), 1);
+		KUNIT_EXPECT_EQ(test, kref_read(&y->base.refcount), 1);
+		KUNIT_EXPECT_EQ(test, kref_read(&z->base.refcount), 1);
+		ww_acquire_fini(&ctx);
+	}
+
+	KUNIT_EXPECT_EQ(test, test_unbind(a, x), 0);
+	KUNIT_EXPECT_EQ(test, test_unbind(b, y), 0);
+	KUNIT_EXPECT_EQ(test, test_unbind(b, z), 0);
+	dma_resv_vm_put(&x->base);
+	dma_resv_vm_put(&y->base);
+	dma_resv_vm_put(&z->base);
+	dma_resv_fini(a);
+	dma_resv_fini(b);
 }
 
 /*
@@ -1151,45 +1278,163 @@ static void test_vm_destroyed_during_backoff(struct kunit *test)
 
 /*
  * The write lock inside a bigger ww transaction (what a driver does inside
- * drm_exec_until_all_locked()): -EDEADLK is returned with nothing held by the
- * write lock, and after dropping everything the transaction restarts with the
- * write lock.
+ * drm_exec_until_all_locked()), younger than a reader of one of the VMs: it
+ * must back off (wait-die), for that VM, with nothing of the write lock left
+ * behind. After dropping everything and slow-locking the VM, the retry
+ * takes the slow-locked VM over and completes.
  */
 static void test_transaction_backoff(struct kunit *test)
 {
 	struct dma_resv *buf = test_buf_create(test), *priv = test_buf_create(test);
 	struct test_vm *x = test_vm_create(test), *y = test_vm_create(test);
+	struct test_txn t = { .objs = { priv, buf }, .write = { false, true },
+			      .n = 2 };
+	struct dma_resv_vm *pre = NULL, *contended = NULL;
 	struct test_locker *holder;
 	struct ww_acquire_ctx ctx;
+	int ret;
 
 	KUNIT_ASSERT_EQ(test, test_bind(buf, x), 0);
 	KUNIT_ASSERT_EQ(test, test_bind(buf, y), 0);
 
-	/* Another thread holds y. */
+	/* Another thread, with an older context, holds y. */
 	holder = test_locker_start(test, buf, &y->base);
 	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&holder->locked,
 							    TEST_TIMEOUT));
 
 	ww_acquire_init(&ctx, &reservation_ww_class);
+	test_no_injection(&ctx);
 	KUNIT_ASSERT_EQ(test, dma_resv_lock(priv, &ctx), 0);
-	KUNIT_EXPECT_EQ(test, dma_resv_write_lock(buf, &ctx), -EDEADLK);
-	/* Nothing of the write lock is left behind. */
-	KUNIT_EXPECT_EQ(test, ctx.acquired, 1);
-	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&buf->lock));
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(buf, &ctx), 0);
+	ret = dma_resv_write_lock_vms(buf, &ctx, &pre, &contended, false);
+	KUNIT_EXPECT_EQ(test, ret, -EDEADLK);
+	KUNIT_EXPECT_PTR_EQ(test, contended, &y->base);
+	/* Nothing of the write lock is left behind but the buffer's lock. */
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 2);
 	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&x->resv.lock));
+	KUNIT_EXPECT_EQ(test, x->base.write_count, 0);
 	KUNIT_EXPECT_EQ(test, kref_read(&x->base.refcount), 1);
+	/* The VM to back off for comes with a reference. */
+	KUNIT_EXPECT_EQ(test, kref_read(&y->base.refcount), 2);
+	KUNIT_EXPECT_NULL(test, pre);
+	if (ret) {
+		/*
+		 * Back off: drop everything, let the reader go, slow-lock
+		 * y and lock again with y as the prelocked VM.
+		 */
+		dma_resv_unlock(buf);
+		dma_resv_unlock(priv);
+		complete(&holder->release);
+		dma_resv_lock_slow(&y->resv, &ctx);
+		pre = contended;
+		KUNIT_ASSERT_EQ(test, dma_resv_lock(priv, &ctx), 0);
+		KUNIT_ASSERT_EQ(test, dma_resv_lock(buf, &ctx), 0);
+		ret = dma_resv_write_lock_vms(buf, &ctx, &pre, &contended,
+					      false);
+		KUNIT_EXPECT_EQ(test, ret, 0);
+		/* y taken over, with the reference of the back-off */
+		KUNIT_EXPECT_NULL(test, pre);
+		KUNIT_EXPECT_EQ(test, y->base.write_count, 1);
+		KUNIT_EXPECT_EQ(test, kref_read(&y->base.refcount), 2);
+		KUNIT_EXPECT_TRUE(test, test_held(buf, &ctx));
+		KUNIT_EXPECT_TRUE(test, test_held(&x->resv, &ctx));
+		KUNIT_EXPECT_TRUE(test, test_held(&y->resv, &ctx));
+		KUNIT_EXPECT_EQ(test, ctx.acquired, 4);
+		if (ret)
+			dma_resv_unlock(buf);
+		else
+			dma_resv_write_unlock(buf);
+		dma_resv_unlock(priv);
+		if (pre)
+			test_vm_unlock_put(pre);
+	} else {
+		dma_resv_write_unlock(buf);
+		dma_resv_unlock(priv);
+		complete(&holder->release);
+	}
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
+	ww_acquire_fini(&ctx);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&holder->done,
+							    TEST_TIMEOUT));
 	KUNIT_EXPECT_EQ(test, kref_read(&y->base.refcount), 1);
 
-	/* Back off: drop everything, restart with the write lock. */
-	dma_resv_unlock(priv);
-	complete(&holder->release);
-	KUNIT_EXPECT_EQ(test, test_write_lock_restart(buf, priv, &ctx), 0);
+	/* The same transaction again, the reader gone: no back-off. */
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	KUNIT_ASSERT_EQ(test, test_txn_lock(&t, &ctx), 0);
 	KUNIT_EXPECT_TRUE(test, test_held(buf, &ctx));
-	KUNIT_EXPECT_TRUE(test, test_held(&x->resv, &ctx));
 	KUNIT_EXPECT_TRUE(test, test_held(&y->resv, &ctx));
 	KUNIT_EXPECT_TRUE(test, test_held(priv, &ctx));
+	test_txn_unlock(&t);
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
+	ww_acquire_fini(&ctx);
+
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, x), 0);
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, y), 0);
+	dma_resv_vm_put(&x->base);
+	dma_resv_vm_put(&y->base);
+	dma_resv_fini(buf);
+	dma_resv_fini(priv);
+}
+
+struct test_release_later {
+	struct delayed_work work;
+	struct completion *release;
+};
+
+static void test_release_later_fn(struct work_struct *work)
+{
+	struct test_release_later *r =
+		container_of(work, struct test_release_later, work.work);
+
+	complete(r->release);
+}
+
+/*
+ * The same transaction, older than the reader of y: it waits for y instead
+ * of backing off (wait-die), and completes once the reader lets go.
+ */
+static void test_transaction_older(struct kunit *test)
+{
+	struct dma_resv *buf = test_buf_create(test), *priv = test_buf_create(test);
+	struct test_vm *x = test_vm_create(test), *y = test_vm_create(test);
+	struct dma_resv_vm *pre = NULL, *contended = NULL;
+	struct test_release_later later;
+	struct test_locker *holder;
+	struct ww_acquire_ctx ctx;
+	unsigned long start;
+	int ret;
+
+	KUNIT_ASSERT_EQ(test, test_bind(buf, x), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(buf, y), 0);
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	test_no_injection(&ctx);
+	holder = test_locker_start(test, buf, &y->base);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&holder->locked,
+							    TEST_TIMEOUT));
+	later.release = &holder->release;
+	INIT_DELAYED_WORK_ONSTACK(&later.work, test_release_later_fn);
+	start = jiffies;
+	schedule_delayed_work(&later.work, msecs_to_jiffies(100));
+
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(priv, &ctx), 0);
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(buf, &ctx), 0);
+	ret = dma_resv_write_lock_vms(buf, &ctx, &pre, &contended, false);
+	/* Waited for the reader to let go, instead of backing off. */
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_GE(test, jiffies - start, msecs_to_jiffies(100));
+	flush_delayed_work(&later.work);
+	destroy_delayed_work_on_stack(&later.work);
+
+	if (ret) {
+		dma_resv_vm_put(contended);
+		dma_resv_unlock(buf);
+	} else {
+		KUNIT_EXPECT_TRUE(test, test_held(&x->resv, &ctx));
+		KUNIT_EXPECT_TRUE(test, test_held(&y->resv, &ctx));
+		dma_resv_write_unlock(buf);
+	}
 	dma_resv_unlock(priv);
-	dma_resv_write_unlock(buf);
 	ww_acquire_fini(&ctx);
 	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&holder->done,
 							    TEST_TIMEOUT));
@@ -1334,23 +1579,25 @@ static void test_injected_backoff(struct kunit *test)
 	}
 
 	for (n = 0; n < 200; n++) {
+		struct test_txn t = { .objs = { priv, buf },
+				      .write = { false, true }, .n = 2 };
 		bool held;
 
 		ww_acquire_init(&ctx, &reservation_ww_class);
 		if (n & 1)
 			KUNIT_ASSERT_EQ(test, dma_resv_write_lock(buf, &ctx), 0);
 		else
-			KUNIT_ASSERT_EQ(test,
-					test_write_lock_with(buf, priv, &ctx), 0);
+			KUNIT_ASSERT_EQ(test, test_txn_lock(&t, &ctx), 0);
 
 		held = test_held(buf, &ctx);
 		for (i = 0; i < ARRAY_SIZE(tvm); i++)
 			held &= test_held(&tvm[i]->resv, &ctx);
 		ok += held;
 
-		if (!(n & 1))
-			dma_resv_unlock(priv);
-		dma_resv_write_unlock(buf);
+		if (n & 1)
+			dma_resv_write_unlock(buf);
+		else
+			test_txn_unlock(&t);
 		KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
 		ww_acquire_fini(&ctx);
 	}
@@ -1696,9 +1943,29 @@ static int test_stress_reader(void *arg)
 	return 0;
 }
 
+/* Update @b under its write lock: no reader and no other writer may be in. */
+static void test_stress_write(struct test_stress *s, struct test_stress_buf *b)
+{
+	unsigned long v;
+
+	if (atomic_inc_return(&b->writers) != 1 || atomic_read(&b->readers))
+		atomic_inc(&s->violations);
+	v = READ_ONCE(b->value);
+	/* Load: widen the window for a lost update or a reader */
+	if (!(get_random_u32() & 3))
+		usleep_range(1, 10);
+	else
+		cond_resched();
+	WRITE_ONCE(b->value, v + 1);
+	b->writes++;
+	atomic_dec(&b->writers);
+}
+
 /*
- * A writer evicts buffer @b; every other iteration it also locks a private
- * object in the same transaction, exercising the caller side of the back-off.
+ * A writer evicts a buffer, in turns: alone with dma_resv_write_lock(); in
+ * a transaction with a private object; or together with a second buffer,
+ * which shares every VM with the first, unlocking one of the two early and
+ * updating the other one after that.
  */
 static int test_stress_writer(void *arg)
 {
@@ -1707,43 +1974,47 @@ static int test_stress_writer(void *arg)
 	struct dma_resv *priv = &s->priv[a->id];
 	struct ww_acquire_ctx ctx;
 	unsigned int n = 0;
-	unsigned long v;
 	int ret;
 
 	if (!test_start_barrier(&s->started, STRESS_READERS + STRESS_WRITERS,
 				&s->end, STRESS_RUN))
 		atomic_inc(&s->violations);
 	while (time_before(jiffies, s->end)) {
-		struct test_stress_buf *b = &s->bufs[get_random_u32_below(STRESS_BUFS)];
-		bool with_priv = n++ & 1;
+		unsigned int i = get_random_u32_below(STRESS_BUFS);
+		unsigned int j = (i + 1 + get_random_u32_below(STRESS_BUFS - 1)) %
+				 STRESS_BUFS;
+		struct test_stress_buf *b = &s->bufs[i], *b2 = &s->bufs[j];
+		struct test_txn t = { .write = { true, true }, .n = 2 };
+		unsigned int kind = n++ % 3;
 
 		ww_acquire_init(&ctx, &reservation_ww_class);
-		if (with_priv)
-			ret = test_write_lock_with(&b->resv, priv, &ctx);
-		else
+		if (kind == 0) {
 			ret = dma_resv_write_lock(&b->resv, &ctx);
+		} else {
+			t.objs[0] = kind == 1 ? priv : &b2->resv;
+			t.write[0] = kind == 2;
+			t.objs[1] = &b->resv;
+			ret = test_txn_lock(&t, &ctx);
+		}
 		if (ret) {
 			atomic_inc(&s->violations);
 			ww_acquire_fini(&ctx);
 			continue;
 		}
 
-		if (atomic_inc_return(&b->writers) != 1 ||
-		    atomic_read(&b->readers))
-			atomic_inc(&s->violations);
-		v = READ_ONCE(b->value);
-		/* Load: widen the window for a lost update or a reader */
-		if (!(get_random_u32() & 3))
-			usleep_range(1, 10);
-		else
-			cond_resched();
-		WRITE_ONCE(b->value, v + 1);
-		b->writes++;
-		atomic_dec(&b->writers);
-
-		if (with_priv)
-			dma_resv_unlock(priv);
-		dma_resv_write_unlock(&b->resv);
+		test_stress_write(s, b);
+		if (kind == 0) {
+			dma_resv_write_unlock(&b->resv);
+		} else if (kind == 1) {
+			test_txn_unlock(&t);
+		} else {
+			/* One of them early: the other stays exclusive. */
+			if (get_random_u32() & 1)
+				swap(b, b2);
+			dma_resv_write_unlock(&b->resv);
+			test_stress_write(s, b2);
+			dma_resv_write_unlock(&b2->resv);
+		}
 		ww_acquire_fini(&ctx);
 		cond_resched();
 	}
@@ -1893,6 +2164,7 @@ static struct kunit_case dma_resv_vm_cases[] = {
 	KUNIT_CASE(test_read_lock_one_lock),
 	KUNIT_CASE(test_write_lock_all_vms),
 	KUNIT_CASE(test_write_lock_caller_vm),
+	KUNIT_CASE(test_write_lock_shared_vms),
 	KUNIT_CASE(test_writer_excludes_readers),
 	KUNIT_CASE(test_reader_blocks_writer),
 	KUNIT_CASE(test_fence_visibility),
@@ -1900,6 +2172,7 @@ static struct kunit_case dma_resv_vm_cases[] = {
 	KUNIT_CASE(test_abba_backoff),
 	KUNIT_CASE(test_vm_destroyed_during_backoff),
 	KUNIT_CASE(test_transaction_backoff),
+	KUNIT_CASE(test_transaction_older),
 	KUNIT_CASE(test_interruptible),
 	KUNIT_CASE(test_injected_backoff),
 	KUNIT_CASE(test_bind_enomem),

@@ -27,6 +27,10 @@ struct dma_fence;
  *
  * Bindings do not hold a reference on the VM: a VM must be unbound from every
  * buffer before its last reference is dropped.
+ *
+ * The write lock of several buffers in one acquire context may hold the lock
+ * of a VM they share: @write_count counts them and the lock is released with
+ * the last of them.
  */
 struct dma_resv_vm {
 	/**
@@ -45,7 +49,11 @@ struct dma_resv_vm {
 	/**
 	 * @release: Called by dma_resv_vm_put() when the last reference is
 	 * dropped. Must call dma_resv_vm_fini() and may free the VM only if
-	 * that succeeded.
+	 * that succeeded. The last reference can be a writer's (see
+	 * dma_resv_write_lock()), dropped with reservation objects locked,
+	 * e.g. buffers the VM was bound to or other VMs, though never with
+	 * @resv locked: @release must not lock a reservation object, and
+	 * should defer such work to a worker.
 	 */
 	void (*release)(struct dma_resv_vm *vm);
 
@@ -55,10 +63,11 @@ struct dma_resv_vm {
 	atomic_t num_bound;
 
 	/**
-	 * @write_locked: The buffer whose dma_resv_write_lock() holds the
-	 * lock of this VM, or NULL. Only changed with @resv locked.
+	 * @write_count: Number of buffers whose write lock holds the lock of
+	 * this VM, all in the acquire context holding it; the lock is dropped
+	 * when the count drops to zero. Only accessed with @resv locked.
 	 */
-	struct dma_resv *write_locked;
+	unsigned int write_count;
 };
 
 void dma_resv_vm_init(struct dma_resv_vm *vm, struct dma_resv *resv,
