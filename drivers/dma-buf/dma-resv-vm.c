@@ -55,14 +55,16 @@
  *   mode queues are only triggered by waits at that usage.
  *
  * The scheme is opt-in: a buffer with no VM bound has no tracking state, and
- * dma_resv_write_lock() on it behaves exactly like dma_resv_lock().
+ * dma_resv_write_lock() on it, with an acquire context that holds no other
+ * lock, behaves like dma_resv_lock().
  *
  * Lifetime rules: a binding does not hold a reference on the VM. A VM must
  * be unbound from every buffer before its last reference is dropped, and
  * dma_resv_vm_fini() refuses to tear down a VM that is still bound. The write
- * lock takes a reference on every VM it locks and keeps it until the VM's
- * lock is dropped, so a VM that is unbound while a writer backs off on it
- * stays valid until the writer is done with it. The writer's reference can
+ * lock of each buffer takes a reference on every VM it holds and keeps it
+ * until that buffer lets go of the VM, and a writer backing off on a VM
+ * keeps one until it is done with it, so a VM unbound meanwhile stays
+ * valid. The writer's reference can
  * then be the last one: &dma_resv_vm.release may run with reservation
  * objects locked, though never with the VM's own, and must not lock any. A
  * VM still bound when its count dropped to zero breaks the rule above: the
@@ -581,7 +583,7 @@ held:
  * dma_resv_write_lock_vms - lock the VMs of a buffer in a caller's transaction
  * @obj: the buffer's reservation object, locked in @ctx
  * @ctx: the acquire context
- * @prelocked: in: NULL, or a VM whose lock @ctx took with
+ * @prelocked: in: *@prelocked NULL, or a VM whose lock @ctx took with
  *	       dma_resv_lock_slow() after this function returned it in
  *	       @contended, with that reference; out: NULL if it was taken
  *	       over, unchanged otherwise
@@ -702,7 +704,7 @@ err_prelocked:
  * which must hold no lock: contention is resolved here, by backing off and
  * slow-locking the contended lock as the ww_mutex rules require. While it is
  * held, no reader of @obj holds its VM lock; this is the lock to take before
- * moving or evicting the buffer. If no VM is bound to @obj, this is exactly
+ * moving or evicting the buffer. If no VM is bound to @obj, this locks like
  * dma_resv_lock(). In a transaction that holds other locks, lock @obj with
  * dma_resv_lock() and its VMs with dma_resv_write_lock_vms(), or use
  * drm_exec_write_lock_obj().

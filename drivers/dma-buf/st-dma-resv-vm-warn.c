@@ -202,6 +202,22 @@ static void test_write_lock_in_transaction(struct kunit *test)
 	dma_resv_fini(priv);
 }
 
+/*
+ * A buffer destroyed with a VM still bound: warns, and unbinds the VM, whose
+ * teardown then succeeds.
+ */
+static void test_fini_buffer_bound(struct kunit *test)
+{
+	struct dma_resv *buf = test_buf_create(test);
+	struct test_vm *a = test_vm_create(test);
+
+	KUNIT_ASSERT_EQ(test, test_bind(buf, a), 0);
+	dma_resv_fini(buf);
+	KUNIT_EXPECT_EQ(test, atomic_read(&a->base.num_bound), 0);
+	/* Without the unbinding, the release would warn and leak the VM. */
+	dma_resv_vm_put(&a->base);
+}
+
 /* Binding a VM to a write-locked buffer: the write lock would not hold it. */
 static void test_bind_write_locked(struct kunit *test)
 {
@@ -236,7 +252,8 @@ static int test_holder_fn(void *arg)
 
 	dma_resv_lock(h->obj, NULL);
 	complete(&h->locked);
-	wait_for_completion(&h->release);
+	/* bounded: the case joins this thread before it frees the buffer */
+	wait_for_completion_timeout(&h->release, 10 * HZ);
 	dma_resv_unlock(h->obj);
 	return 0;
 }
@@ -261,16 +278,23 @@ static void test_write_lock_vms_not_in_ctx(struct kunit *test)
 	init_completion(&h.release);
 	t = kthread_run(test_holder_fn, &h, "dma-resv-vm-holder");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(t));
-	wait_for_completion(&h.locked);
-
-	ww_acquire_init(&ctx, &reservation_ww_class);
-	KUNIT_EXPECT_EQ(test, dma_resv_write_lock_vms(buf, &ctx, &pre, &cont,
-						      false), -EINVAL);
-	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&a->resv.lock));
-	KUNIT_EXPECT_NULL(test, cont);
-	KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
-	ww_acquire_fini(&ctx);
+	get_task_struct(t);
+	/* No assertion from here until the thread is joined: h is on stack. */
+	if (wait_for_completion_timeout(&h.locked, 10 * HZ)) {
+		ww_acquire_init(&ctx, &reservation_ww_class);
+		KUNIT_EXPECT_EQ(test, dma_resv_write_lock_vms(buf, &ctx, &pre,
+							      &cont, false),
+				-EINVAL);
+		KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&a->resv.lock));
+		KUNIT_EXPECT_NULL(test, cont);
+		KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
+		ww_acquire_fini(&ctx);
+	} else {
+		KUNIT_FAIL(test, "the holder did not lock the buffer");
+	}
 	complete(&h.release);
+	kthread_stop(t);
+	put_task_struct(t);
 
 	KUNIT_EXPECT_EQ(test, test_unbind(buf, a), 0);
 	dma_resv_vm_put(&a->base);
@@ -344,6 +368,7 @@ static struct kunit_case dma_resv_vm_warn_cases[] = {
 	KUNIT_CASE(test_write_lock_no_ctx),
 	KUNIT_CASE(test_write_lock_in_transaction),
 	KUNIT_CASE(test_bind_write_locked),
+	KUNIT_CASE(test_fini_buffer_bound),
 	KUNIT_CASE(test_write_lock_vms_not_in_ctx),
 	KUNIT_CASE(test_read_lock_not_bound),
 	KUNIT_CASE(test_read_lock_unreferenced),

@@ -484,6 +484,9 @@ static void test_write_lock_all_vms(struct kunit *test)
 	}
 	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&unbound->resv.lock));
 	KUNIT_EXPECT_EQ(test, ctx.acquired, 1 + ARRAY_SIZE(tvm));
+	/* Held already, VMs included. */
+	KUNIT_EXPECT_EQ(test, dma_resv_write_lock(obj, &ctx), -EALREADY);
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 1 + ARRAY_SIZE(tvm));
 	dma_resv_write_unlock(obj);
 
 	KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
@@ -1412,13 +1415,14 @@ static void test_transaction_older(struct kunit *test)
 	holder = test_locker_start(test, buf, &y->base);
 	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&holder->locked,
 							    TEST_TIMEOUT));
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(priv, &ctx), 0);
+	KUNIT_ASSERT_EQ(test, dma_resv_lock(buf, &ctx), 0);
+
+	/* No assertion from here until the work is flushed: it is on stack. */
 	later.release = &holder->release;
 	INIT_DELAYED_WORK_ONSTACK(&later.work, test_release_later_fn);
 	start = jiffies;
 	schedule_delayed_work(&later.work, msecs_to_jiffies(100));
-
-	KUNIT_ASSERT_EQ(test, dma_resv_lock(priv, &ctx), 0);
-	KUNIT_ASSERT_EQ(test, dma_resv_lock(buf, &ctx), 0);
 	ret = dma_resv_write_lock_vms(buf, &ctx, &pre, &contended, false);
 	/* Waited for the reader to let go, instead of backing off. */
 	KUNIT_EXPECT_EQ(test, ret, 0);
