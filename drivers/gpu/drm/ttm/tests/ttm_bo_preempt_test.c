@@ -556,10 +556,22 @@ static struct kunit_case ttm_bo_preempt_test_cases[] = {
 	{}
 };
 
+/*
+ * A case may end with a BO's delayed delete still queued on the device's
+ * workqueue: let it run while the DRM device it releases the BO from exists.
+ */
+static void ttm_bo_preempt_test_fini(struct kunit *test)
+{
+	struct ttm_test_devices *priv = test->priv;
+
+	flush_workqueue(priv->ttm_dev->wq);
+	ttm_test_devices_fini(test);
+}
+
 static struct kunit_suite ttm_bo_preempt_test_suite = {
 	.name = "ttm_bo_preempt",
 	.init = ttm_test_devices_all_init,
-	.exit = ttm_test_devices_fini,
+	.exit = ttm_bo_preempt_test_fini,
 	.test_cases = ttm_bo_preempt_test_cases,
 };
 
