@@ -8,8 +8,37 @@
 #ifndef _DMA_RESV_INTERNAL_H
 #define _DMA_RESV_INTERNAL_H
 
-struct dma_resv;
+#include <linux/rcupdate.h>
+#include <linux/types.h>
 
-void dma_resv_enable_preempt_fences(struct dma_resv *obj);
+struct dma_resv_vm;
+
+/*
+ * struct dma_resv_vm_slot - one VM a reservation object is bound into
+ * @vm: the VM, NULL for a free slot
+ * @write_held: the write lock of the reservation object holds the lock of
+ *	@vm and one of the references counted in &dma_resv_vm.write_count
+ */
+struct dma_resv_vm_slot {
+	struct dma_resv_vm *vm;
+	bool write_held;
+};
+
+/*
+ * struct dma_resv_vms - the VMs a reservation object is bound into
+ *
+ * Protected by the lock of the reservation object. Slots never move within
+ * one array: unbinding clears a slot and binding fills a free slot or
+ * replaces the whole array, so that the lockless lookups (the unlocked
+ * iterators of dma-resv.c and the debug check of dma_resv_read_lock()) never
+ * miss a bound VM.
+ */
+struct dma_resv_vms {
+	struct rcu_head rcu;
+	unsigned int num;	/* used slots, some may be free */
+	unsigned int count;	/* bound VMs */
+	unsigned int max;	/* allocated slots */
+	struct dma_resv_vm_slot slots[] __counted_by(max);
+};
 
 #endif /* _DMA_RESV_INTERNAL_H */

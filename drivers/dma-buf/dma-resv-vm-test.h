@@ -8,13 +8,10 @@
 #ifndef _DMA_RESV_VM_TEST_H
 #define _DMA_RESV_VM_TEST_H
 
-struct dma_fence;
 struct dma_resv_vms;
 
 #if IS_ENABLED(CONFIG_KUNIT)
 struct dma_resv_vms *dma_resv_vms_alloc(unsigned int max_vms);
-struct dma_fence **
-dma_resv_vms_fences_grow(struct dma_fence **fences, unsigned int count);
 #endif
 
 #if IS_ENABLED(CONFIG_DMABUF_VM_LOCK_BENCH)

@@ -7,7 +7,6 @@
 
 #include <kunit/static_stub.h>
 #include <kunit/visibility.h>
-#include <linux/dma-fence.h>
 #include <linux/dma-resv-vm.h>
 #include <linux/export.h>
 #include <linux/overflow.h>
@@ -43,16 +42,23 @@
  *   in common: a VM lock is dropped with the last of them, so unlocking some
  *   of them early never unlocks a VM another one still needs.
  *
- * - dma_resv_vms_wait_timeout(), dma_resv_vms_test_signaled() and
- *   dma_resv_vms_get_fences() cover the buffer's fences plus those of every
- *   bound VM. The write-lock holder must use them before it moves memory:
- *   fences added under the read lock are only in the VM's reservation
- *   object. Waiting on a VM's reservation object over-synchronizes: it also
- *   waits for work of the VM that does not use this buffer. That cost is
- *   bounded by what the VM has queued, and is the price paid on the rare
- *   move or eviction for taking one lock per submission. Usage filters still
- *   apply, so preemption fences (&DMA_RESV_USAGE_PREEMPT) of a VM with user
- *   mode queues are only triggered by waits at that usage.
+ * - Fences added under the read lock are only in the VM's reservation
+ *   object, so the buffer's own unlocked queries report them: the unlocked
+ *   iterators (dma_resv_for_each_fence_unlocked()) and everything built on
+ *   them, such as dma_resv_wait_timeout(), dma_resv_test_signaled(),
+ *   dma_resv_get_fences(), dma_resv_get_singleton() and
+ *   dma_resv_copy_fences(), return the fences of every bound VM after the
+ *   buffer's own, with the preemption fences of all of them last. Memory
+ *   management, implicit synchronization and importers that know nothing
+ *   of VMs thus wait for submissions made under the read lock. The locked
+ *   iterator (dma_resv_for_each_fence()) cannot, as it takes no fence
+ *   reference and holds no VM lock: it returns only the buffer's fences.
+ *   Waiting on a VM's fences over-synchronizes: it also waits for work of
+ *   the VM that does not use this buffer. That cost is bounded by what the
+ *   VM has queued, and is the price paid on the rare move or eviction for
+ *   taking one lock per submission. Usage filters still apply, so
+ *   preemption fences (&DMA_RESV_USAGE_PREEMPT) of a VM with user mode
+ *   queues are only triggered by waits at that usage.
  *
  * The scheme is opt-in: a buffer with no VM bound has no tracking state, and
  * dma_resv_write_lock() on it, with an acquire context that holds no other
@@ -66,7 +72,10 @@
  * keeps one until it is done with it, so a VM unbound meanwhile stays
  * valid. The writer's reference can
  * then be the last one: &dma_resv_vm.release may run with reservation
- * objects locked, though never with the VM's own, and must not lock any. A
+ * objects locked, though never with the VM's own, and must not lock any.
+ * The unlocked iterators find a VM through its binding under RCU, without a
+ * reference: the VM and its reservation object must only be freed an RCU
+ * grace period after the release (kfree_rcu(), call_rcu()). A
  * VM still bound when its count dropped to zero breaks the rule above: the
  * write lock skips it, since no user can hold its lock, and
  * dma_resv_vm_fini() warns.
@@ -78,33 +87,6 @@
  * With CONFIG_DEBUG_WW_MUTEX_SLOWPATH, dma_resv_read_lock() checks that the VM
  * is bound to the buffer and warns if it is not.
  */
-
-/*
- * struct dma_resv_vm_slot - one VM a reservation object is bound into
- * @vm: the VM, NULL for a free slot
- * @write_held: the write lock of the reservation object holds the lock of
- *	@vm and one of the references counted in &dma_resv_vm.write_count
- */
-struct dma_resv_vm_slot {
-	struct dma_resv_vm *vm;
-	bool write_held;
-};
-
-/*
- * struct dma_resv_vms - the VMs a reservation object is bound into
- *
- * Protected by the lock of the reservation object. Slots never move within
- * one array: unbinding clears a slot and binding fills a free slot or
- * replaces the whole array, so that the lockless lookup of the debug check
- * in dma_resv_read_lock() never misses a bound VM.
- */
-struct dma_resv_vms {
-	struct rcu_head rcu;
-	unsigned int num;	/* used slots, some may be free */
-	unsigned int count;	/* bound VMs */
-	unsigned int max;	/* allocated slots */
-	struct dma_resv_vm_slot slots[] __counted_by(max);
-};
 
 #define DMA_RESV_VMS_MIN	4
 
@@ -230,7 +212,8 @@ static void dma_resv_vm_write_release(struct dma_resv_vm *vm)
  * @vm: the VM
  *
  * From now on dma_resv_write_lock() on @obj also takes the lock of @vm, and
- * the fences of @vm are covered by dma_resv_vms_wait_timeout() on @obj.
+ * the unlocked queries of @obj, such as dma_resv_wait_timeout(), report the
+ * fences of @vm as well.
  * Holding the lock of @obj excludes a concurrent writer. Must not be called
  * while @obj is write-locked: the write lock would not hold @vm. This is
  * detected (with a warning) when the write lock holds another VM.
@@ -763,176 +746,6 @@ void dma_resv_write_unlock_vms(struct dma_resv *obj)
 	dma_resv_vms_unlock(obj, dma_resv_vms_locked(obj));
 }
 EXPORT_SYMBOL_GPL(dma_resv_write_unlock_vms);
-
-/**
- * dma_resv_vms_wait_timeout - wait for the fences of a buffer and its VMs
- * @obj: the buffer's reservation object, must be locked
- * @usage: controls which fences to include, see enum dma_resv_usage
- * @intr: if true, do interruptible wait
- * @timeout: timeout value in jiffies or zero to return immediately
- *
- * Like dma_resv_wait_timeout() on @obj and on the reservation object of
- * every VM bound to @obj, where submissions under dma_resv_read_lock() put
- * their fences, as one wait. Use &DMA_RESV_USAGE_PREEMPT before moving
- * memory: the preemption fences of the buffer and of all its VMs are then
- * triggered together, once every other fence of all of them has signaled.
- * With a zero @timeout the preemption fences are only tested. See the
- * overview above for the cost of waiting on a whole VM.
- *
- * Returns: as dma_resv_wait_timeout(), for all the waits together.
- */
-long dma_resv_vms_wait_timeout(struct dma_resv *obj,
-			       enum dma_resv_usage usage, bool intr,
-			       unsigned long timeout)
-{
-	struct dma_resv_vms *vms = dma_resv_vms_locked(obj);
-	struct dma_resv_vm *vm;
-	unsigned int i;
-	long ret;
-
-	if (usage == DMA_RESV_USAGE_PREEMPT && timeout) {
-		/*
-		 * The other fences of every object first, then all the
-		 * preemption fences triggered before waiting for the first,
-		 * so that the contexts are preempted concurrently.
-		 */
-		ret = dma_resv_vms_wait_timeout(obj, DMA_RESV_USAGE_BOOKKEEP,
-						intr, timeout);
-		if (ret <= 0)
-			return ret;
-		timeout = ret;
-		dma_resv_enable_preempt_fences(obj);
-		for (i = 0; vms && i < vms->num; ++i) {
-			vm = vms->slots[i].vm;
-			if (vm)
-				dma_resv_enable_preempt_fences(vm->resv);
-		}
-	}
-
-	ret = dma_resv_wait_timeout(obj, usage, intr, timeout);
-	for (i = 0; vms && i < vms->num && ret > 0; ++i) {
-		vm = vms->slots[i].vm;
-		if (vm)
-			ret = dma_resv_wait_timeout(vm->resv, usage, intr,
-						    timeout ? ret : 0);
-	}
-
-	return ret;
-}
-EXPORT_SYMBOL_GPL(dma_resv_vms_wait_timeout);
-
-/**
- * dma_resv_vms_test_signaled - test the fences of a buffer and its VMs
- * @obj: the buffer's reservation object, must be locked
- * @usage: controls which fences to include, see enum dma_resv_usage
- *
- * Returns: true if every fence of @obj and of every VM bound to @obj up to
- * @usage has signaled.
- */
-bool dma_resv_vms_test_signaled(struct dma_resv *obj,
-				enum dma_resv_usage usage)
-{
-	struct dma_resv_vms *vms = dma_resv_vms_locked(obj);
-	struct dma_resv_vm *vm;
-	unsigned int i;
-
-	if (!dma_resv_test_signaled(obj, usage))
-		return false;
-
-	for (i = 0; vms && i < vms->num; ++i) {
-		vm = vms->slots[i].vm;
-		if (vm && !dma_resv_test_signaled(vm->resv, usage))
-			return false;
-	}
-
-	return true;
-}
-EXPORT_SYMBOL_GPL(dma_resv_vms_test_signaled);
-
-/*
- * Grows the array of fences of dma_resv_vms_get_fences() to @count entries.
- * Visible to the KUnit tests, which redirect it to inject failures.
- */
-VISIBLE_IF_KUNIT struct dma_fence **
-dma_resv_vms_fences_grow(struct dma_fence **fences, unsigned int count)
-{
-	KUNIT_STATIC_STUB_REDIRECT(dma_resv_vms_fences_grow, fences, count);
-
-	return krealloc_array(fences, count, sizeof(*fences), GFP_KERNEL);
-}
-EXPORT_SYMBOL_IF_KUNIT(dma_resv_vms_fences_grow);
-
-static int dma_resv_fences_append(struct dma_resv *resv,
-				  enum dma_resv_usage usage,
-				  unsigned int *num_fences,
-				  struct dma_fence ***fences)
-{
-	struct dma_fence **more, **all;
-	unsigned int num_more, i;
-	int ret;
-
-	ret = dma_resv_get_fences(resv, usage, &num_more, &more);
-	if (ret || !num_more)
-		return ret;
-
-	all = dma_resv_vms_fences_grow(*fences, *num_fences + num_more);
-	if (!all) {
-		for (i = 0; i < num_more; ++i)
-			dma_fence_put(more[i]);
-		kfree(more);
-		return -ENOMEM;
-	}
-
-	memcpy(&all[*num_fences], more, num_more * sizeof(*more));
-	kfree(more);
-	*fences = all;
-	*num_fences += num_more;
-	return 0;
-}
-
-/**
- * dma_resv_vms_get_fences - get the fences of a buffer and its VMs
- * @obj: the buffer's reservation object, must be locked
- * @usage: controls which fences to include, see enum dma_resv_usage
- * @num_fences: returns the number of fences
- * @fences: returns the array of fence references, to be freed with kfree()
- *	    after dma_fence_put() on each fence
- *
- * Like dma_resv_get_fences() on @obj and on every VM bound to @obj, e.g. to
- * make a move pipelined behind every user of the buffer.
- *
- * Returns: 0 on success, -ENOMEM if out of memory; nothing is returned then.
- */
-int dma_resv_vms_get_fences(struct dma_resv *obj, enum dma_resv_usage usage,
-			    unsigned int *num_fences,
-			    struct dma_fence ***fences)
-{
-	struct dma_resv_vms *vms = dma_resv_vms_locked(obj);
-	struct dma_resv_vm *vm;
-	unsigned int i;
-	int ret;
-
-	*num_fences = 0;
-	*fences = NULL;
-
-	ret = dma_resv_fences_append(obj, usage, num_fences, fences);
-	for (i = 0; !ret && vms && i < vms->num; ++i) {
-		vm = vms->slots[i].vm;
-		if (vm)
-			ret = dma_resv_fences_append(vm->resv, usage,
-						     num_fences, fences);
-	}
-
-	if (ret) {
-		while (*num_fences)
-			dma_fence_put((*fences)[--(*num_fences)]);
-		kfree(*fences);
-		*fences = NULL;
-	}
-
-	return ret;
-}
-EXPORT_SYMBOL_GPL(dma_resv_vms_get_fences);
 
 /**
  * dma_resv_vms_fini - free the VM tracking of a reservation object

@@ -17,6 +17,7 @@
 struct test_vm {
 	struct dma_resv_vm base;
 	struct dma_resv resv;
+	struct rcu_head rcu;
 };
 
 static void test_vm_release(struct dma_resv_vm *vm)
@@ -27,7 +28,7 @@ static void test_vm_release(struct dma_resv_vm *vm)
 		return;	/* misuse: leak rather than free a bound VM */
 
 	dma_resv_fini(&tvm->resv);
-	kfree(tvm);
+	kfree_rcu(tvm, rcu);
 }
 
 /* Not test managed: the last dma_resv_vm_put() frees it. */

@@ -22,6 +22,7 @@
 #include <linux/kthread.h>
 #include <linux/list.h>
 #include <linux/module.h>
+#include <linux/poll.h>
 #include <linux/random.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
@@ -128,6 +129,7 @@ struct test_vm {
 	struct dma_resv_vm base;
 	struct dma_resv resv;
 	bool *released;
+	struct rcu_head rcu;
 };
 
 /*
@@ -161,7 +163,8 @@ static void test_vm_release(struct dma_resv_vm *vm)
 	if (tvm->released)
 		*tvm->released = true;
 	dma_resv_fini(&tvm->resv);
-	kfree(tvm);
+	/* The unlocked iterators of its buffers may still look at it. */
+	kfree_rcu(tvm, rcu);
 }
 
 /* Not test managed: the last dma_resv_vm_put() frees it. */
@@ -365,8 +368,8 @@ static void test_opt_in(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, dma_resv_num_vms(obj), 0);
 	/* No tracking state is allocated for buffers that do not opt in. */
 	KUNIT_EXPECT_NULL(test, rcu_access_pointer(obj->vms));
-	KUNIT_EXPECT_TRUE(test, dma_resv_vms_test_signaled(obj,
-							   DMA_RESV_USAGE_PREEMPT));
+	KUNIT_EXPECT_TRUE(test, dma_resv_test_signaled(obj,
+						       DMA_RESV_USAGE_PREEMPT));
 	dma_resv_write_unlock(obj);
 	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&obj->lock));
 	ww_acquire_fini(&ctx);
@@ -891,127 +894,6 @@ static struct dma_fence *test_fence_create(struct kunit *test)
 }
 
 /*
- * Failures of dma_resv_vms_fences_grow(), injected with a KUnit static stub:
- * the call numbered test_grow_fail_at fails. KUnit runs one case at a time.
- */
-static unsigned int test_grows, test_grow_fail_at;
-
-static struct dma_fence **test_fences_grow(struct dma_fence **fences,
-					   unsigned int count)
-{
-	if (++test_grows == test_grow_fail_at)
-		return NULL;
-	return krealloc_array(fences, count, sizeof(*fences), GFP_KERNEL);
-}
-
-/*
- * Fences added under the read lock go to the VM only; the write-lock holder
- * sees them through the helpers, at the usage it asks for, and an
- * allocation failure returns nothing.
- */
-static void test_fence_visibility(struct kunit *test)
-{
-	struct dma_resv *buf = test_buf_create(test);
-	struct test_vm *a = test_vm_create(test), *b = test_vm_create(test);
-	struct dma_fence *fa = test_fence_create(test);
-	struct dma_fence *fb = test_fence_create(test);
-	struct dma_fence **fences;
-	struct ww_acquire_ctx ctx;
-	unsigned int num, i;
-	int ret;
-
-	KUNIT_ASSERT_EQ(test, test_bind(buf, a), 0);
-	KUNIT_ASSERT_EQ(test, test_bind(buf, b), 0);
-
-	/* Submissions in VMs a and b. */
-	ww_acquire_init(&ctx, &reservation_ww_class);
-	test_read_lock(buf, &a->base, &ctx);
-	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&a->resv, 1), 0);
-	dma_resv_add_fence(&a->resv, fa, DMA_RESV_USAGE_WRITE);
-	dma_resv_read_unlock(buf, &a->base);
-	ww_acquire_fini(&ctx);
-
-	ww_acquire_init(&ctx, &reservation_ww_class);
-	test_read_lock(buf, &b->base, &ctx);
-	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&b->resv, 1), 0);
-	dma_resv_add_fence(&b->resv, fb, DMA_RESV_USAGE_BOOKKEEP);
-	dma_resv_read_unlock(buf, &b->base);
-	ww_acquire_fini(&ctx);
-
-	KUNIT_EXPECT_TRUE(test, dma_resv_test_signaled(buf,
-						       DMA_RESV_USAGE_PREEMPT));
-
-	ww_acquire_init(&ctx, &reservation_ww_class);
-	KUNIT_ASSERT_EQ(test, dma_resv_write_lock(buf, &ctx), 0);
-	KUNIT_EXPECT_FALSE(test, dma_resv_vms_test_signaled(buf,
-							    DMA_RESV_USAGE_WRITE));
-	KUNIT_EXPECT_EQ(test, dma_resv_vms_wait_timeout(buf,
-							DMA_RESV_USAGE_PREEMPT,
-							false, 0), 0);
-
-	KUNIT_ASSERT_EQ(test, dma_resv_vms_get_fences(buf,
-						      DMA_RESV_USAGE_PREEMPT,
-						      &num, &fences), 0);
-	KUNIT_EXPECT_EQ(test, num, 2);
-	for (i = 0; i < num; i++) {
-		KUNIT_EXPECT_TRUE(test, fences[i] == fa || fences[i] == fb);
-		dma_fence_put(fences[i]);
-	}
-	kfree(fences);
-	KUNIT_ASSERT_EQ(test, dma_resv_vms_get_fences(buf, DMA_RESV_USAGE_READ,
-						      &num, &fences), 0);
-	KUNIT_EXPECT_EQ(test, num, 1);
-	if (num)
-		KUNIT_EXPECT_PTR_EQ(test, fences[0], fa);
-	for (i = 0; i < num; i++)
-		dma_fence_put(fences[i]);
-	kfree(fences);
-
-	/*
-	 * The array growing for a's fence or for b's failing: -ENOMEM,
-	 * nothing returned, every reference taken dropped again.
-	 */
-	kunit_activate_static_stub(test, dma_resv_vms_fences_grow,
-				   test_fences_grow);
-	for (test_grow_fail_at = 1; test_grow_fail_at <= 2;
-	     test_grow_fail_at++) {
-		test_grows = 0;
-		ret = dma_resv_vms_get_fences(buf, DMA_RESV_USAGE_PREEMPT,
-					      &num, &fences);
-		KUNIT_EXPECT_EQ(test, ret, -ENOMEM);
-		KUNIT_EXPECT_EQ(test, test_grows, test_grow_fail_at);
-		KUNIT_EXPECT_EQ(test, num, 0);
-		KUNIT_EXPECT_NULL(test, fences);
-		KUNIT_EXPECT_EQ(test, kref_read(&fa->refcount), 2);
-		KUNIT_EXPECT_EQ(test, kref_read(&fb->refcount), 2);
-	}
-	kunit_deactivate_static_stub(test, dma_resv_vms_fences_grow);
-
-	dma_fence_signal(fa);
-	/* Usage filters apply: only the BOOKKEEP fence is left. */
-	KUNIT_EXPECT_TRUE(test, dma_resv_vms_test_signaled(buf,
-							   DMA_RESV_USAGE_READ));
-	KUNIT_EXPECT_FALSE(test, dma_resv_vms_test_signaled(buf,
-							    DMA_RESV_USAGE_PREEMPT));
-	dma_fence_signal(fb);
-	KUNIT_EXPECT_GT(test, dma_resv_vms_wait_timeout(buf,
-							DMA_RESV_USAGE_PREEMPT,
-							false, HZ), 0);
-	KUNIT_EXPECT_TRUE(test, dma_resv_vms_test_signaled(buf,
-							   DMA_RESV_USAGE_PREEMPT));
-	dma_resv_write_unlock(buf);
-	ww_acquire_fini(&ctx);
-
-	dma_fence_put(fa);
-	dma_fence_put(fb);
-	KUNIT_EXPECT_EQ(test, test_unbind(buf, a), 0);
-	KUNIT_EXPECT_EQ(test, test_unbind(buf, b), 0);
-	dma_resv_vm_put(&a->base);
-	dma_resv_vm_put(&b->base);
-	dma_resv_fini(buf);
-}
-
-/*
  * Polls, for up to @timeout, until signaling is enabled on at least @want of
  * the @n fences of @f; returns on how many it is.
  */
@@ -1042,13 +924,345 @@ static void test_add_fence(struct kunit *test, struct dma_resv *resv,
 	dma_resv_unlock(resv);
 }
 
+/*
+ * Fences added under the read lock go to the VM only; the buffer's own
+ * unlocked queries report them, after the buffer's fences and at the usage
+ * asked for, until the VM is unbound.
+ */
+static void test_fence_visibility(struct kunit *test)
+{
+	struct dma_resv *buf = test_buf_create(test);
+	struct dma_resv *copy = test_buf_create(test);
+	struct test_vm *a = test_vm_create(test), *b = test_vm_create(test);
+	struct dma_fence *fa = test_fence_create(test);
+	struct dma_fence *fb = test_fence_create(test);
+	struct dma_fence *own = test_fence_create(test);
+	struct dma_fence **fences, *single;
+	struct ww_acquire_ctx ctx;
+	struct dma_resv_iter cursor;
+	struct dma_fence *fence;
+	unsigned int num, i;
+
+	KUNIT_ASSERT_EQ(test, test_bind(buf, a), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(buf, b), 0);
+	test_add_fence(test, buf, own, DMA_RESV_USAGE_KERNEL);
+
+	/* Submissions in VMs a and b. */
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	test_read_lock(buf, &a->base, &ctx);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&a->resv, 1), 0);
+	dma_resv_add_fence(&a->resv, fa, DMA_RESV_USAGE_WRITE);
+	dma_resv_read_unlock(buf, &a->base);
+	ww_acquire_fini(&ctx);
+
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	test_read_lock(buf, &b->base, &ctx);
+	KUNIT_ASSERT_EQ(test, dma_resv_reserve_fences(&b->resv, 1), 0);
+	dma_resv_add_fence(&b->resv, fb, DMA_RESV_USAGE_BOOKKEEP);
+	dma_resv_read_unlock(buf, &b->base);
+	ww_acquire_fini(&ctx);
+
+	dma_fence_signal(own);
+	KUNIT_EXPECT_FALSE(test, dma_resv_test_signaled(buf,
+							DMA_RESV_USAGE_WRITE));
+	KUNIT_EXPECT_FALSE(test, dma_resv_test_signaled(buf,
+							DMA_RESV_USAGE_PREEMPT));
+	KUNIT_EXPECT_EQ(test, dma_resv_wait_timeout(buf, DMA_RESV_USAGE_PREEMPT,
+						    false, 0), 0);
+
+	/* The locked iterator only sees the buffer's own fences. */
+	num = 0;
+	dma_resv_lock(buf, NULL);
+	dma_resv_for_each_fence(&cursor, buf, DMA_RESV_USAGE_PREEMPT, fence)
+		num++;
+	dma_resv_unlock(buf);
+	KUNIT_EXPECT_EQ(test, num, 1);
+
+	/* The unlocked one: the buffer's, then the VMs' in binding order. */
+	dma_resv_iter_begin(&cursor, buf, DMA_RESV_USAGE_PREEMPT);
+	fence = dma_resv_iter_first_unlocked(&cursor);
+	KUNIT_EXPECT_PTR_EQ(test, fence, fa);
+	KUNIT_EXPECT_EQ(test, dma_resv_iter_usage(&cursor),
+			DMA_RESV_USAGE_WRITE);
+	fence = dma_resv_iter_next_unlocked(&cursor);
+	KUNIT_EXPECT_PTR_EQ(test, fence, fb);
+	KUNIT_EXPECT_EQ(test, dma_resv_iter_usage(&cursor),
+			DMA_RESV_USAGE_BOOKKEEP);
+	KUNIT_EXPECT_NULL(test, dma_resv_iter_next_unlocked(&cursor));
+	dma_resv_iter_end(&cursor);
+
+	/* An array that grows past the buffer's own fences. */
+	KUNIT_ASSERT_EQ(test, dma_resv_get_fences(buf, DMA_RESV_USAGE_PREEMPT,
+						  &num, &fences), 0);
+	KUNIT_EXPECT_EQ(test, num, 2);
+	if (num == 2) {
+		KUNIT_EXPECT_PTR_EQ(test, fences[0], fa);
+		KUNIT_EXPECT_PTR_EQ(test, fences[1], fb);
+	}
+	for (i = 0; i < num; i++)
+		dma_fence_put(fences[i]);
+	kfree(fences);
+	KUNIT_ASSERT_EQ(test, dma_resv_get_fences(buf, DMA_RESV_USAGE_READ,
+						  &num, &fences), 0);
+	KUNIT_EXPECT_EQ(test, num, 1);
+	if (num)
+		KUNIT_EXPECT_PTR_EQ(test, fences[0], fa);
+	for (i = 0; i < num; i++)
+		dma_fence_put(fences[i]);
+	kfree(fences);
+
+	/* What implicit sync and sync file export use. */
+	KUNIT_ASSERT_EQ(test, dma_resv_get_singleton(buf, DMA_RESV_USAGE_READ,
+						     &single), 0);
+	KUNIT_EXPECT_PTR_EQ(test, single, fa);
+	dma_fence_put(single);
+
+	/* What TTM uses to give a released BO its own fences. */
+	dma_resv_lock(copy, NULL);
+	KUNIT_EXPECT_EQ(test, dma_resv_copy_fences(copy, buf), 0);
+	dma_resv_unlock(copy);
+	KUNIT_EXPECT_FALSE(test, dma_resv_test_signaled(copy,
+							DMA_RESV_USAGE_WRITE));
+	KUNIT_EXPECT_FALSE(test, dma_resv_test_signaled(copy,
+							DMA_RESV_USAGE_BOOKKEEP));
+	/* The VMs' fences are copied, the VMs are not bound to the copy. */
+	KUNIT_EXPECT_NULL(test, rcu_access_pointer(copy->vms));
+
+	dma_fence_signal(fa);
+	/* Usage filters apply: only the BOOKKEEP fence is left. */
+	KUNIT_EXPECT_TRUE(test, dma_resv_test_signaled(buf,
+						       DMA_RESV_USAGE_READ));
+	KUNIT_EXPECT_FALSE(test, dma_resv_test_signaled(buf,
+							DMA_RESV_USAGE_PREEMPT));
+
+	/* Once unbound, VM b's work is no longer the buffer's. */
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, b), 0);
+	KUNIT_EXPECT_TRUE(test, dma_resv_test_signaled(buf,
+						       DMA_RESV_USAGE_PREEMPT));
+	KUNIT_EXPECT_GT(test, dma_resv_wait_timeout(buf, DMA_RESV_USAGE_PREEMPT,
+						    false, HZ), 0);
+	KUNIT_EXPECT_FALSE(test, dma_resv_test_signaled(copy,
+							DMA_RESV_USAGE_BOOKKEEP));
+	dma_fence_signal(fb);
+	KUNIT_EXPECT_TRUE(test, dma_resv_test_signaled(copy,
+						       DMA_RESV_USAGE_PREEMPT));
+
+	dma_fence_put(fa);
+	dma_fence_put(fb);
+	dma_fence_put(own);
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, a), 0);
+	dma_resv_vm_put(&a->base);
+	dma_resv_vm_put(&b->base);
+	dma_resv_fini(copy);
+	dma_resv_fini(buf);
+}
+
+/*
+ * A VM unbound while an unlocked iteration is on its fences restarts the
+ * iteration, which does not return its fences again.
+ */
+static void test_iter_unbind_restart(struct kunit *test)
+{
+	struct dma_resv *buf = test_buf_create(test);
+	struct test_vm *a = test_vm_create(test), *b = test_vm_create(test);
+	struct dma_fence *fa = test_fence_create(test);
+	struct dma_fence *fb = test_fence_create(test);
+	struct dma_resv_iter cursor;
+	struct dma_fence *fence;
+
+	KUNIT_ASSERT_EQ(test, test_bind(buf, a), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(buf, b), 0);
+	test_add_fence(test, &a->resv, fa, DMA_RESV_USAGE_READ);
+	test_add_fence(test, &b->resv, fb, DMA_RESV_USAGE_READ);
+
+	dma_resv_iter_begin(&cursor, buf, DMA_RESV_USAGE_READ);
+	fence = dma_resv_iter_first_unlocked(&cursor);
+	KUNIT_EXPECT_PTR_EQ(test, fence, fa);
+	KUNIT_EXPECT_TRUE(test, dma_resv_iter_is_restarted(&cursor));
+
+	/* a goes while the cursor is on its fences. */
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, a), 0);
+	dma_resv_vm_put(&a->base);
+
+	fence = dma_resv_iter_next_unlocked(&cursor);
+	KUNIT_EXPECT_PTR_EQ(test, fence, fb);
+	KUNIT_EXPECT_TRUE(test, dma_resv_iter_is_restarted(&cursor));
+	KUNIT_EXPECT_NULL(test, dma_resv_iter_next_unlocked(&cursor));
+	dma_resv_iter_end(&cursor);
+
+	dma_fence_signal(fa);
+	dma_fence_signal(fb);
+	dma_fence_put(fa);
+	dma_fence_put(fb);
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, b), 0);
+	dma_resv_vm_put(&b->base);
+	dma_resv_fini(buf);
+}
+
+/*
+ * dma_resv_get_singleton() at PREEMPT of a buffer with VMs: the preemption
+ * fences of the buffer and its VMs are only triggered once the fences of
+ * other usages of all of them have signaled.
+ */
+static void test_singleton_preempt_order(struct kunit *test)
+{
+	struct dma_resv *buf = test_buf_create(test);
+	struct test_vm *a = test_vm_create(test), *b = test_vm_create(test);
+	struct dma_fence *ordinary = test_fence_create(test);
+	struct dma_fence *preempt[2], *single;
+
+	preempt[0] = test_fence_create(test);
+	preempt[1] = test_fence_create(test);
+	KUNIT_ASSERT_EQ(test, test_bind(buf, a), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(buf, b), 0);
+	test_add_fence(test, buf, preempt[0], DMA_RESV_USAGE_PREEMPT);
+	test_add_fence(test, &a->resv, ordinary, DMA_RESV_USAGE_BOOKKEEP);
+	test_add_fence(test, &b->resv, preempt[1], DMA_RESV_USAGE_PREEMPT);
+
+	KUNIT_ASSERT_EQ(test, dma_resv_get_singleton(buf,
+						     DMA_RESV_USAGE_PREEMPT,
+						     &single), 0);
+	KUNIT_ASSERT_NOT_NULL(test, single);
+	dma_fence_enable_signaling(single);
+	KUNIT_EXPECT_EQ(test, test_wait_enabled(&ordinary, 1, 1, TEST_TIMEOUT),
+			1);
+	/* A negative check for a bound: nothing is preempted meanwhile. */
+	KUNIT_EXPECT_EQ(test, test_wait_enabled(preempt, 2, 1, BLOCK_CHECK), 0);
+
+	dma_fence_signal(ordinary);
+	KUNIT_EXPECT_EQ(test, test_wait_enabled(preempt, 2, 2, TEST_TIMEOUT), 2);
+	dma_fence_signal(preempt[0]);
+	dma_fence_signal(preempt[1]);
+	KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(single, false,
+						     TEST_TIMEOUT), 0);
+	dma_fence_put(single);
+
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, a), 0);
+	KUNIT_EXPECT_EQ(test, test_unbind(buf, b), 0);
+	dma_resv_vm_put(&a->base);
+	dma_resv_vm_put(&b->base);
+	dma_resv_fini(buf);
+	dma_fence_put(ordinary);
+	dma_fence_put(preempt[0]);
+	dma_fence_put(preempt[1]);
+}
+
+struct test_iter_race {
+	struct dma_resv *buf;
+	struct dma_fence *fence;
+	atomic_t arrived;
+	unsigned long end;
+	unsigned int cycles;
+	int err;
+	struct completion done;
+};
+
+/*
+ * Binds a new VM whose reservation object holds @r->fence to the buffer,
+ * unbinds and releases it (freed after an RCU grace period), over and over.
+ */
+static int test_iter_race_binder(void *arg)
+{
+	struct test_iter_race *r = arg;
+	struct test_vm *tvm;
+
+	if (!test_start_barrier(&r->arrived, 2, &r->end, HZ / 2))
+		goto out;
+
+	while (!r->err && time_before(jiffies, r->end)) {
+		tvm = kzalloc_obj(*tvm);
+		if (!tvm) {
+			r->err = -ENOMEM;
+			break;
+		}
+		dma_resv_init(&tvm->resv);
+		dma_resv_vm_init(&tvm->base, &tvm->resv, test_vm_release);
+
+		dma_resv_lock(&tvm->resv, NULL);
+		r->err = dma_resv_reserve_fences(&tvm->resv, 1);
+		if (!r->err)
+			dma_resv_add_fence(&tvm->resv, r->fence,
+					   DMA_RESV_USAGE_READ);
+		dma_resv_unlock(&tvm->resv);
+
+		dma_resv_lock(r->buf, NULL);
+		if (!r->err)
+			r->err = dma_resv_bind_vm(r->buf, &tvm->base);
+		dma_resv_unlock(r->buf);
+		if (!r->err) {
+			/* bound for a while, for the reader to find it */
+			usleep_range(10, 20);
+			dma_resv_lock(r->buf, NULL);
+			r->err = dma_resv_unbind_vm(r->buf, &tvm->base);
+			dma_resv_unlock(r->buf);
+		}
+		dma_resv_vm_put(&tvm->base);
+		r->cycles++;
+		cond_resched();
+	}
+out:
+	complete_all(&r->done);
+	return 0;
+}
+
+/*
+ * Unlocked queries of a buffer racing VMs being bound, unbound and freed:
+ * every fence they return is the one the VMs hold, KASAN and KCSAN (on the
+ * SMP kernel) see no access to a freed VM or binding array.
+ */
+static void test_iter_race_unbind(struct kunit *test)
+{
+	int (*fns[])(void *) = { test_iter_race_binder };
+	struct test_iter_race *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	unsigned int reads = 0, seen = 0, bad = 0, num, i;
+	struct dma_fence **fences;
+	void *data[1];
+
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r->buf = test_buf_create(test);
+	r->fence = test_fence_create(test);
+	init_completion(&r->done);
+	data[0] = r;
+	test_run_threads(test, 1, fns, data, "dma-resv-vm-binder");
+
+	if (test_start_barrier(&r->arrived, 2, &r->end, HZ / 2)) {
+		while (time_before(jiffies, READ_ONCE(r->end))) {
+			if (dma_resv_get_fences(r->buf, DMA_RESV_USAGE_PREEMPT,
+						&num, &fences))
+				break;
+			reads++;
+			seen += num;
+			for (i = 0; i < num; i++) {
+				bad += fences[i] != r->fence;
+				dma_fence_put(fences[i]);
+			}
+			kfree(fences);
+			seen += !dma_resv_test_signaled(r->buf,
+							DMA_RESV_USAGE_READ);
+			cond_resched();
+		}
+	}
+	/* the binder ends at r->end as well */
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&r->done,
+							    TEST_TIMEOUT));
+	kunit_info(test, "%u reads, %u fences seen, %u bind cycles\n", reads,
+		   seen, r->cycles);
+	KUNIT_EXPECT_GT(test, reads, 0);
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	KUNIT_EXPECT_EQ(test, r->err, 0);
+	KUNIT_EXPECT_GT(test, r->cycles, 0);
+	dma_resv_fini(r->buf);
+	dma_fence_signal(r->fence);
+	dma_fence_put(r->fence);
+}
+
 struct test_vms_waiter {
 	struct dma_resv *buf;
 	long ret;
 	struct completion done;
 };
 
-/* dma_resv_vms_wait_timeout() at PREEMPT, under the write lock */
+/* dma_resv_wait_timeout() at PREEMPT, under the write lock */
 static int test_vms_waiter_fn(void *arg)
 {
 	struct test_vms_waiter *w = arg;
@@ -1057,9 +1271,8 @@ static int test_vms_waiter_fn(void *arg)
 	ww_acquire_init(&ctx, &reservation_ww_class);
 	w->ret = -EBUSY;
 	if (!dma_resv_write_lock(w->buf, &ctx)) {
-		w->ret = dma_resv_vms_wait_timeout(w->buf,
-						   DMA_RESV_USAGE_PREEMPT,
-						   false, TEST_TIMEOUT);
+		w->ret = dma_resv_wait_timeout(w->buf, DMA_RESV_USAGE_PREEMPT,
+					       false, TEST_TIMEOUT);
 		dma_resv_write_unlock(w->buf);
 	}
 	ww_acquire_fini(&ctx);
@@ -1068,10 +1281,9 @@ static int test_vms_waiter_fn(void *arg)
 }
 
 /*
- * dma_resv_vms_wait_timeout() at PREEMPT keeps the order of
- * dma_resv_wait_timeout() across the buffer and its VMs: the preemption
- * fences of the buffer and of VM b are only triggered once the ordinary
- * fence of VM a has signaled, and then together.
+ * dma_resv_wait_timeout() at PREEMPT keeps its order across the buffer and
+ * its VMs: the preemption fences of the buffer and of VM b are only
+ * triggered once the ordinary fence of VM a has signaled, and then together.
  */
 static void test_vms_wait_preempt_order(struct kunit *test)
 {
@@ -2161,6 +2373,48 @@ static void test_dma_buf_wrappers(struct kunit *test)
 	dma_resv_vm_put(&b->base);
 }
 
+/*
+ * poll() on a dma-buf (implicit sync of user space) waits for the fences
+ * of submissions made under the read lock, which are only in the VM.
+ */
+static void test_dma_buf_poll(struct kunit *test)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(info);
+	struct test_vm *a = test_vm_create(test);
+	struct dma_fence *fa = test_fence_create(test);
+	struct dma_buf *buf;
+
+	info.ops = &test_dma_buf_ops;
+	info.size = PAGE_SIZE;
+	info.flags = O_RDWR;
+	info.priv = test;
+	buf = dma_buf_export(&info);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(buf));
+
+	dma_resv_lock(buf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, dma_buf_bind_vm(buf, &a->base), 0);
+	dma_resv_unlock(buf->resv);
+
+	/* No poll table: every event is asked for, nothing waits. */
+	KUNIT_EXPECT_EQ(test, buf->file->f_op->poll(buf->file, NULL),
+			EPOLLIN | EPOLLOUT);
+
+	test_add_fence(test, &a->resv, fa, DMA_RESV_USAGE_WRITE);
+	/* Neither readable nor writable until the VM's write is done. */
+	KUNIT_EXPECT_EQ(test, buf->file->f_op->poll(buf->file, NULL), 0);
+	/* The callbacks of that poll are queued on fa; signaling runs them. */
+	dma_fence_signal(fa);
+	KUNIT_EXPECT_EQ(test, buf->file->f_op->poll(buf->file, NULL),
+			EPOLLIN | EPOLLOUT);
+
+	dma_resv_lock(buf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, dma_buf_unbind_vm(buf, &a->base), 0);
+	dma_resv_unlock(buf->resv);
+	dma_buf_put(buf);
+	dma_resv_vm_put(&a->base);
+	dma_fence_put(fa);
+}
+
 static struct kunit_case dma_resv_vm_cases[] = {
 	KUNIT_CASE(test_opt_in),
 	KUNIT_CASE(test_vm_refcount),
@@ -2172,6 +2426,9 @@ static struct kunit_case dma_resv_vm_cases[] = {
 	KUNIT_CASE(test_writer_excludes_readers),
 	KUNIT_CASE(test_reader_blocks_writer),
 	KUNIT_CASE(test_fence_visibility),
+	KUNIT_CASE(test_iter_unbind_restart),
+	KUNIT_CASE(test_iter_race_unbind),
+	KUNIT_CASE(test_singleton_preempt_order),
 	KUNIT_CASE(test_vms_wait_preempt_order),
 	KUNIT_CASE(test_abba_backoff),
 	KUNIT_CASE(test_vm_destroyed_during_backoff),
@@ -2183,6 +2440,7 @@ static struct kunit_case dma_resv_vm_cases[] = {
 	KUNIT_CASE(test_race_bind_writer),
 	KUNIT_CASE_SLOW(test_stress),
 	KUNIT_CASE(test_dma_buf_wrappers),
+	KUNIT_CASE(test_dma_buf_poll),
 	{}
 };
 

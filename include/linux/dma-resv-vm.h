@@ -53,7 +53,10 @@ struct dma_resv_vm {
 	 * dma_resv_write_lock()), dropped with reservation objects locked,
 	 * e.g. buffers the VM was bound to or other VMs, though never with
 	 * @resv locked: @release must not lock a reservation object, and
-	 * should defer such work to a worker.
+	 * should defer such work to a worker. The unlocked iterators of the
+	 * buffers the VM was bound to may still look at the VM and @resv for
+	 * an RCU grace period: free them with kfree_rcu() or after
+	 * synchronize_rcu().
 	 */
 	void (*release)(struct dma_resv_vm *vm);
 
@@ -108,15 +111,6 @@ int dma_resv_write_lock_vms(struct dma_resv *obj, struct ww_acquire_ctx *ctx,
 			    struct dma_resv_vm **prelocked,
 			    struct dma_resv_vm **contended, bool intr);
 void dma_resv_write_unlock_vms(struct dma_resv *obj);
-
-long dma_resv_vms_wait_timeout(struct dma_resv *obj,
-			       enum dma_resv_usage usage, bool intr,
-			       unsigned long timeout);
-bool dma_resv_vms_test_signaled(struct dma_resv *obj,
-				enum dma_resv_usage usage);
-int dma_resv_vms_get_fences(struct dma_resv *obj, enum dma_resv_usage usage,
-			    unsigned int *num_fences,
-			    struct dma_fence ***fences);
 
 void dma_resv_vms_fini(struct dma_resv *obj);
 

@@ -18,6 +18,7 @@
 #include <linux/delay.h>
 #include <linux/dma-fence-preempt.h>
 #include <linux/dma-resv.h>
+#include <linux/dma-resv-vm.h>
 #include <linux/jiffies.h>
 #include <linux/list.h>
 #include <linux/prandom.h>
@@ -1144,6 +1145,102 @@ static void drm_sched_preempt_resv(struct kunit *test)
 	expect_no_leak(t);
 }
 
+struct resv_vm {
+	struct dma_resv_vm base;
+	struct dma_resv resv;
+	struct dma_resv *buf;
+};
+
+static void resv_vm_release(struct dma_resv_vm *vm)
+{
+	/* Test managed: torn down by resv_vm_fini_action() */
+}
+
+static void resv_vm_fini_action(void *data)
+{
+	struct resv_vm *vm = data;
+
+	dma_resv_lock(vm->buf, NULL);
+	dma_resv_unbind_vm(vm->buf, &vm->base);
+	dma_resv_unlock(vm->buf);
+	dma_resv_vm_put(&vm->base);
+	dma_resv_vm_fini(&vm->base);
+	dma_resv_fini(&vm->resv);
+}
+
+/* A VM bound to @buf, as a driver opting in to per-VM shared locking. */
+static struct resv_vm *resv_vm_new(struct kunit *test, struct dma_resv *buf)
+{
+	struct resv_vm *vm;
+
+	vm = kunit_kzalloc(test, sizeof(*vm), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, vm);
+	dma_resv_init(&vm->resv);
+	dma_resv_vm_init(&vm->base, &vm->resv, resv_vm_release);
+	dma_resv_lock(buf, NULL);
+	KUNIT_ASSERT_EQ(test, dma_resv_bind_vm(buf, &vm->base), 0);
+	dma_resv_unlock(buf);
+	vm->buf = buf;
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							resv_vm_fini_action,
+							vm), 0);
+	return vm;
+}
+
+/*
+ * The fences of a buffer's VMs, where submissions made under
+ * dma_resv_read_lock() put theirs, are dependencies of a job that depends
+ * on the buffer, a VM's preemption fence after every other dependency.
+ */
+static void drm_sched_preempt_resv_vm(struct kunit *test)
+{
+	struct preempt_test *t = test->priv;
+	struct drm_mock_sched_entity *entity = entity_new(t, t->sched);
+	struct drm_mock_sched_job *job = job_new(t, entity);
+	struct dep_fence *own = dep_fence_new(t);
+	struct dep_fence *w = dep_fence_new(t);
+	struct mock_pctx *pctx = mock_pctx_new(t);
+	struct dma_fence *p = pfence_of(pctx);
+	struct dma_resv *buf = resv_new(test);
+	struct resv_vm *vm = resv_vm_new(test, buf);
+	struct dma_fence *finished;
+
+	dma_resv_lock(&vm->resv, NULL);
+	resv_add(test, &vm->resv, &w->base, DMA_RESV_USAGE_WRITE);
+	resv_add(test, &vm->resv, p, DMA_RESV_USAGE_PREEMPT);
+	dma_resv_unlock(&vm->resv);
+
+	dma_resv_lock(buf, NULL);
+	resv_add(test, buf, &own->base, DMA_RESV_USAGE_READ);
+	KUNIT_EXPECT_EQ(test,
+			drm_sched_job_add_resv_dependencies(&job->base, buf,
+							    DMA_RESV_USAGE_PREEMPT),
+			0);
+	dma_resv_unlock(buf);
+
+	KUNIT_EXPECT_EQ(test, count_deps(job), 3);
+	KUNIT_EXPECT_TRUE(test, drm_sched_job_has_dependency(&job->base,
+							     &own->base));
+	KUNIT_EXPECT_TRUE(test, drm_sched_job_has_dependency(&job->base,
+							     &w->base));
+	expect_preempt_last(test, job, (struct dma_fence *[]){ p }, 1);
+
+	finished = submit(t, job);
+	KUNIT_ASSERT_TRUE(test, dep_fence_wait_enabled(own));
+	dep_fence_signal(own, 0);
+	KUNIT_ASSERT_TRUE(test, dep_fence_wait_enabled(w));
+	KUNIT_EXPECT_TRUE(test, stays_false(enabled(p)));
+	KUNIT_EXPECT_FALSE(test, enabled(p));
+	dep_fence_signal(w, 0);
+	KUNIT_ASSERT_TRUE(test, wait_fence(finished));
+	KUNIT_EXPECT_GT(test, pctx->preempt_seq, w->signal_seq);
+	KUNIT_EXPECT_EQ(test, finished->error, 0);
+
+	kunit_release_action(test, resv_vm_fini_action, vm);
+	kunit_release_action(test, resv_fini_action, buf);
+	expect_no_leak(t);
+}
+
 /*
  * Killing an entity whose job waits for an ordinary dependency: the killed
  * job triggers its preemption fence only once that dependency signaled, and
@@ -1303,6 +1400,7 @@ static struct kunit_case drm_sched_preempt_tests[] = {
 	KUNIT_CASE(drm_sched_preempt_order),
 	KUNIT_CASE(drm_sched_preempt_dedup),
 	KUNIT_CASE(drm_sched_preempt_resv),
+	KUNIT_CASE(drm_sched_preempt_resv_vm),
 	KUNIT_CASE(drm_sched_preempt_kill_waiting),
 	KUNIT_CASE(drm_sched_preempt_kill_preempting),
 	KUNIT_CASE(drm_sched_preempt_error),
