@@ -35,6 +35,7 @@ struct dma_resv_vm_slot {
  */
 struct dma_resv_vms {
 	struct rcu_head rcu;
+	unsigned int seq;	/* bumped by every bind and unbind in place */
 	unsigned int num;	/* used slots, some may be free */
 	unsigned int count;	/* bound VMs */
 	unsigned int max;	/* allocated slots */

@@ -74,15 +74,18 @@
  * then be the last one: &dma_resv_vm.release may run with reservation
  * objects locked, though never with the VM's own, and must not lock any.
  * The unlocked iterators find a VM through its binding under RCU, without a
- * reference: the VM and its reservation object must only be freed an RCU
- * grace period after the release (kfree_rcu(), call_rcu()). A
+ * reference: dma_resv_vm_fini() waits for them, so the release may sleep,
+ * and may free the VM and its reservation object once that succeeded. A
  * VM still bound when its count dropped to zero breaks the rule above: the
  * write lock skips it, since no user can hold its lock, and
- * dma_resv_vm_fini() warns.
+ * dma_resv_vm_fini() warns and fails, so that the release leaves it
+ * allocated for the unlocked iterators that still find it.
  *
  * Before unbinding a VM, its driver must make the buffer's reservation object
  * cover the VM's outstanding use of the buffer, e.g. by adding the fence of
  * the unmap operation to it, as drivers already do for page table updates.
+ * An unbind restarts the unlocked walks of the buffer, so that a walk that
+ * passed that fence does not miss both.
  *
  * With CONFIG_DEBUG_WW_MUTEX_SLOWPATH, dma_resv_read_lock() checks that the VM
  * is bound to the buffer and warns if it is not.
@@ -148,6 +151,7 @@ void dma_resv_vm_init(struct dma_resv_vm *vm, struct dma_resv *resv,
 	kref_init(&vm->refcount);
 	vm->release = release;
 	atomic_set(&vm->num_bound, 0);
+	vm->was_bound = false;
 	vm->write_count = 0;
 }
 EXPORT_SYMBOL_GPL(dma_resv_vm_init);
@@ -157,18 +161,26 @@ EXPORT_SYMBOL_GPL(dma_resv_vm_init);
  * @vm: the VM
  *
  * Called from &dma_resv_vm.release. Warns and fails if @vm is still bound to
- * a buffer or still referenced; the VM must not be freed then.
+ * a buffer or still referenced; the VM must not be freed then. If @vm was
+ * ever bound, waits for an RCU grace period: the unlocked iterators of the
+ * buffers it was bound to may still be looking at @vm and its reservation
+ * object, found through the binding before it was removed. Once this
+ * returned 0, both may be freed at once. May sleep.
  *
  * Returns: 0 on success, -EBUSY if @vm is still in use.
  */
 int dma_resv_vm_fini(struct dma_resv_vm *vm)
 {
+	might_sleep();
+
 	if (WARN(atomic_read(&vm->num_bound),
 		 "dma-resv: VM destroyed while bound to %d buffers\n",
 		 atomic_read(&vm->num_bound)))
 		return -EBUSY;
 	if (WARN(kref_read(&vm->refcount), "dma-resv: VM destroyed while referenced\n"))
 		return -EBUSY;
+	if (READ_ONCE(vm->was_bound))
+		synchronize_rcu();
 	return 0;
 }
 EXPORT_SYMBOL_GPL(dma_resv_vm_fini);
@@ -253,9 +265,15 @@ int dma_resv_bind_vm(struct dma_resv *obj, struct dma_resv_vm *vm)
 	}
 
 	if (slot != UINT_MAX) {
-		WRITE_ONCE(vms->slots[slot].vm, vm);
+		/*
+		 * The lockless readers dereference the VM they find: publish
+		 * it after its initialization, also in a slot below @num.
+		 */
+		smp_store_release(&vms->slots[slot].vm, vm);
 		/* Pairs with dma_resv_vm_is_bound(): the slot before @num. */
 		smp_store_release(&vms->num, max(vms->num, slot + 1));
+		/* Pairs with dma_resv_iter_changed(): restarts their walks. */
+		smp_store_release(&vms->seq, vms->seq + 1);
 		vms->count++;
 	} else {
 		/* No free slot: replace the array with a bigger, compact one. */
@@ -274,6 +292,7 @@ int dma_resv_bind_vm(struct dma_resv *obj, struct dma_resv_vm *vm)
 	}
 
 	atomic_inc(&vm->num_bound);
+	WRITE_ONCE(vm->was_bound, true);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(dma_resv_bind_vm);
@@ -313,6 +332,12 @@ int dma_resv_unbind_vm(struct dma_resv *obj, struct dma_resv_vm *vm)
 		for (num = vms->num; num && !vms->slots[num - 1].vm; --num)
 			;
 		WRITE_ONCE(vms->num, num);
+		/*
+		 * Restart the unlocked walks of @obj: one that passed the
+		 * fence covering @vm's use of the buffer, added before this
+		 * (see above), must see it rather than miss both.
+		 */
+		smp_store_release(&vms->seq, vms->seq + 1);
 		atomic_dec(&vm->num_bound);
 
 		if (write_held)
@@ -716,6 +741,100 @@ int dma_resv_write_lock_interruptible(struct dma_resv *obj,
 	return dma_resv_write_lock_common(obj, ctx, true);
 }
 EXPORT_SYMBOL_GPL(dma_resv_write_lock_interruptible);
+
+/*
+ * Trylock every VM bound to @obj, which is locked, in @ctx if not NULL: all
+ * of them or, if one is busy, none (the VMs the write lock of @obj held are
+ * let go of again). Shares a VM with the write lock of another buffer of
+ * @ctx as dma_resv_vms_lock() does; a NULL @ctx matches no holder.
+ */
+static bool dma_resv_vms_trylock(struct dma_resv *obj,
+				 struct ww_acquire_ctx *ctx)
+{
+	struct dma_resv_vms *vms = dma_resv_vms_locked(obj);
+	struct dma_resv_vm_slot *slot;
+	struct dma_resv_vm *vm;
+	unsigned int i;
+
+	for (i = 0; vms && i < vms->num; ++i) {
+		slot = &vms->slots[i];
+		vm = slot->vm;
+		if (!vm || slot->write_held)
+			continue;
+
+		if (ctx && dma_resv_locking_ctx(vm->resv) == ctx) {
+			if (!vm->write_count)
+				continue;
+			kref_get(&vm->refcount);
+			goto held;
+		}
+
+		if (!kref_get_unless_zero(&vm->refcount))
+			continue;
+
+		if (!ww_mutex_trylock(&vm->resv->lock, ctx)) {
+			dma_resv_vm_put(vm);
+			dma_resv_vms_unlock(obj, vms);
+			return false;
+		}
+held:
+		vm->write_count++;
+		slot->write_held = true;
+	}
+
+	return true;
+}
+
+/**
+ * dma_resv_write_trylock - try to lock a buffer against every VM it is bound to
+ * @obj: the buffer's reservation object
+ * @ctx: the acquire context, or NULL
+ *
+ * Like dma_resv_write_lock(), but never waits: takes the lock of @obj and of
+ * every VM bound to @obj if none of them is held, and nothing otherwise.
+ * Memory management takes it where it would dma_resv_trylock() a buffer,
+ * e.g. to evict from an LRU walk or a shrinker. With a @ctx, which may hold
+ * other locks, the locks are added to it and a VM the write lock of another
+ * buffer of @ctx holds is shared with it; a VM @ctx holds otherwise is left
+ * to that holder. Release with dma_resv_write_unlock().
+ *
+ * Returns: true if the write lock of @obj is held, false otherwise, also
+ * when @ctx holds @obj already.
+ */
+bool dma_resv_write_trylock(struct dma_resv *obj, struct ww_acquire_ctx *ctx)
+{
+	if (!ww_mutex_trylock(&obj->lock, ctx))
+		return false;
+
+	if (!dma_resv_vms_trylock(obj, ctx)) {
+		dma_resv_unlock(obj);
+		return false;
+	}
+
+	return true;
+}
+EXPORT_SYMBOL_GPL(dma_resv_write_trylock);
+
+/**
+ * dma_resv_write_trylock_vms - try to lock the VMs of a locked buffer
+ * @obj: the buffer's reservation object, locked (in @ctx if not NULL)
+ * @ctx: the acquire context, or NULL
+ *
+ * Completes the write lock of @obj, taken with dma_resv_lock() or
+ * dma_resv_trylock(), without waiting: takes the lock of every VM bound to
+ * @obj, or none of them if one is busy, as dma_resv_write_trylock() does.
+ * dma_resv_write_unlock() or dma_resv_write_unlock_vms() release them.
+ *
+ * Returns: true if every VM bound to @obj is held, false otherwise; @obj
+ * stays locked in both cases.
+ */
+bool dma_resv_write_trylock_vms(struct dma_resv *obj,
+				struct ww_acquire_ctx *ctx)
+{
+	dma_resv_assert_held(obj);
+	return dma_resv_vms_trylock(obj, ctx);
+}
+EXPORT_SYMBOL_GPL(dma_resv_write_trylock_vms);
 
 /**
  * dma_resv_write_unlock - unlock a buffer locked with dma_resv_write_lock()

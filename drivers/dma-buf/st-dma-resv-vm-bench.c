@@ -33,7 +33,6 @@ static const unsigned int bench_readers[] = { 2, 4, 8 };
 struct bench_vm {
 	struct dma_resv_vm base;
 	struct dma_resv resv;
-	struct rcu_head rcu;
 };
 
 static void bench_vm_release(struct dma_resv_vm *vm)
@@ -43,7 +42,7 @@ static void bench_vm_release(struct dma_resv_vm *vm)
 	if (dma_resv_vm_fini(vm))
 		return;
 	dma_resv_fini(&bvm->resv);
-	kfree_rcu(bvm, rcu);
+	kfree(bvm);
 }
 
 static struct bench_vm *bench_vm_create(struct kunit *test,

@@ -17,7 +17,6 @@
 struct test_vm {
 	struct dma_resv_vm base;
 	struct dma_resv resv;
-	struct rcu_head rcu;
 };
 
 static void test_vm_release(struct dma_resv_vm *vm)
@@ -28,7 +27,7 @@ static void test_vm_release(struct dma_resv_vm *vm)
 		return;	/* misuse: leak rather than free a bound VM */
 
 	dma_resv_fini(&tvm->resv);
-	kfree_rcu(tvm, rcu);
+	kfree(tvm);
 }
 
 /* Not test managed: the last dma_resv_vm_put() frees it. */

@@ -129,7 +129,6 @@ struct test_vm {
 	struct dma_resv_vm base;
 	struct dma_resv resv;
 	bool *released;
-	struct rcu_head rcu;
 };
 
 /*
@@ -163,8 +162,7 @@ static void test_vm_release(struct dma_resv_vm *vm)
 	if (tvm->released)
 		*tvm->released = true;
 	dma_resv_fini(&tvm->resv);
-	/* The unlocked iterators of its buffers may still look at it. */
-	kfree_rcu(tvm, rcu);
+	kfree(tvm);
 }
 
 /* Not test managed: the last dma_resv_vm_put() frees it. */
@@ -205,6 +203,22 @@ static int test_unbind(struct dma_resv *obj, struct test_vm *tvm)
 	ret = dma_resv_unbind_vm(obj, &tvm->base);
 	dma_resv_unlock(obj);
 	return ret;
+}
+
+/*
+ * The end of a case: unbinds the @n VMs of @vms from @buf, drops the case's
+ * reference on each of them and finalizes @buf.
+ */
+static void test_teardown(struct kunit *test, struct dma_resv *buf,
+			  struct test_vm *const *vms, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		KUNIT_EXPECT_EQ(test, test_unbind(buf, vms[i]), 0);
+	for (i = 0; i < n; i++)
+		dma_resv_vm_put(&vms[i]->base);
+	dma_resv_fini(buf);
 }
 
 static bool test_held(struct dma_resv *resv, struct ww_acquire_ctx *ctx)
@@ -547,11 +561,7 @@ static void test_write_lock_caller_vm(struct kunit *test)
 	dma_resv_read_unlock(obj, &mine->base);
 	ww_acquire_fini(&ctx);
 
-	KUNIT_EXPECT_EQ(test, test_unbind(obj, mine), 0);
-	KUNIT_EXPECT_EQ(test, test_unbind(obj, other), 0);
-	dma_resv_vm_put(&mine->base);
-	dma_resv_vm_put(&other->base);
-	dma_resv_fini(obj);
+	test_teardown(test, obj, (struct test_vm *[]){ mine, other }, 2);
 }
 
 /*
@@ -866,10 +876,80 @@ static void test_reader_blocks_writer(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, w->held_all);
 	test_locker_stop(test, w);
 
+	test_teardown(test, buf, (struct test_vm *[]){ a, b }, 2);
+}
+
+/*
+ * The write trylock takes the buffer and every bound VM or nothing, and
+ * never waits: a reader holding one of the VMs makes it fail with nothing
+ * of it left. In an acquire context, two buffers share a VM as with the
+ * write lock.
+ */
+static void test_write_trylock(struct kunit *test)
+{
+	struct dma_resv *buf = test_buf_create(test);
+	struct dma_resv *other = test_buf_create(test);
+	struct test_vm *a = test_vm_create(test), *b = test_vm_create(test);
+	struct ww_acquire_ctx ctx;
+	struct test_locker *rb;
+
+	KUNIT_ASSERT_EQ(test, test_bind(buf, a), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(buf, b), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(other, b), 0);
+
+	/* Nothing held: all taken, without an acquire context too. */
+	KUNIT_EXPECT_TRUE(test, dma_resv_write_trylock(buf, NULL));
+	KUNIT_EXPECT_TRUE(test, ww_mutex_is_locked(&buf->lock));
+	KUNIT_EXPECT_TRUE(test, ww_mutex_is_locked(&a->resv.lock));
+	KUNIT_EXPECT_TRUE(test, ww_mutex_is_locked(&b->resv.lock));
+	KUNIT_EXPECT_EQ(test, a->base.write_count, 1);
+	dma_resv_write_unlock(buf);
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&buf->lock));
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&a->resv.lock));
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&b->resv.lock));
+
+	/* A reader in VM b: nothing taken, a let go of again. */
+	rb = test_locker_start(test, buf, &b->base);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&rb->locked,
+							    TEST_TIMEOUT));
+	KUNIT_EXPECT_FALSE(test, dma_resv_write_trylock(buf, NULL));
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&buf->lock));
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&a->resv.lock));
+	KUNIT_EXPECT_EQ(test, a->base.write_count, 0);
+	KUNIT_EXPECT_EQ(test, kref_read(&a->base.refcount), 1);
+	/* The buffer locked already: its VMs alone, all or nothing. */
+	dma_resv_lock(buf, NULL);
+	KUNIT_EXPECT_FALSE(test, dma_resv_write_trylock_vms(buf, NULL));
+	KUNIT_EXPECT_TRUE(test, ww_mutex_is_locked(&buf->lock));
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&a->resv.lock));
+	dma_resv_unlock(buf);
+	test_locker_stop(test, rb);
+	KUNIT_EXPECT_TRUE(test, rb->held_all);
+
+	/* Two buffers sharing b in one context, which holds the locks. */
+	ww_acquire_init(&ctx, &reservation_ww_class);
+	KUNIT_EXPECT_TRUE(test, dma_resv_write_trylock(buf, &ctx));
+	KUNIT_EXPECT_TRUE(test, dma_resv_write_trylock(other, &ctx));
+	KUNIT_EXPECT_EQ(test, b->base.write_count, 2);
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 4);
+	KUNIT_EXPECT_TRUE(test, test_held(&b->resv, &ctx));
+	/* Held by the context already: fails, and changes nothing. */
+	KUNIT_EXPECT_FALSE(test, dma_resv_write_trylock(buf, &ctx));
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 4);
+	dma_resv_write_unlock(buf);
+	/* b stays held for other's write lock. */
+	KUNIT_EXPECT_TRUE(test, test_held(&b->resv, &ctx));
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&a->resv.lock));
+	dma_resv_write_unlock(other);
+	KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
+	ww_acquire_fini(&ctx);
+
 	KUNIT_EXPECT_EQ(test, test_unbind(buf, a), 0);
 	KUNIT_EXPECT_EQ(test, test_unbind(buf, b), 0);
+	KUNIT_EXPECT_EQ(test, test_unbind(other, b), 0);
 	dma_resv_vm_put(&a->base);
 	dma_resv_vm_put(&b->base);
+	dma_resv_fini(other);
 	dma_resv_fini(buf);
 }
 
@@ -1094,9 +1174,54 @@ static void test_iter_unbind_restart(struct kunit *test)
 	dma_fence_signal(fb);
 	dma_fence_put(fa);
 	dma_fence_put(fb);
+	test_teardown(test, buf, (struct test_vm *[]){ b }, 1);
+}
+
+/*
+ * The driver unbinding a VM the walk has not reached yet first makes the
+ * buffer cover the VM's use of it (e.g. with its unmap fence), in fences
+ * the walk has passed already: the unbind restarts the walk, which then
+ * returns that fence instead of missing both.
+ */
+static void test_iter_unbind_ahead(struct kunit *test)
+{
+	struct dma_resv *buf = test_buf_create(test);
+	struct test_vm *a = test_vm_create(test), *b = test_vm_create(test);
+	struct dma_fence *fa = test_fence_create(test);
+	struct dma_fence *fb = test_fence_create(test);
+	struct dma_fence *unmap = test_fence_create(test);
+	struct dma_resv_iter cursor;
+	struct dma_fence *fence;
+
+	KUNIT_ASSERT_EQ(test, test_bind(buf, a), 0);
+	KUNIT_ASSERT_EQ(test, test_bind(buf, b), 0);
+	test_add_fence(test, &a->resv, fa, DMA_RESV_USAGE_READ);
+	test_add_fence(test, &b->resv, fb, DMA_RESV_USAGE_READ);
+
+	dma_resv_iter_begin(&cursor, buf, DMA_RESV_USAGE_READ);
+	fence = dma_resv_iter_first_unlocked(&cursor);
+	KUNIT_EXPECT_PTR_EQ(test, fence, fa);
+
+	/* b's use of the buffer is covered by the unmap, then b goes. */
+	test_add_fence(test, buf, unmap, DMA_RESV_USAGE_READ);
 	KUNIT_EXPECT_EQ(test, test_unbind(buf, b), 0);
 	dma_resv_vm_put(&b->base);
-	dma_resv_fini(buf);
+
+	fence = dma_resv_iter_next_unlocked(&cursor);
+	KUNIT_EXPECT_PTR_EQ(test, fence, unmap);
+	KUNIT_EXPECT_TRUE(test, dma_resv_iter_is_restarted(&cursor));
+	fence = dma_resv_iter_next_unlocked(&cursor);
+	KUNIT_EXPECT_PTR_EQ(test, fence, fa);
+	KUNIT_EXPECT_NULL(test, dma_resv_iter_next_unlocked(&cursor));
+	dma_resv_iter_end(&cursor);
+
+	dma_fence_signal(fa);
+	dma_fence_signal(fb);
+	dma_fence_signal(unmap);
+	dma_fence_put(fa);
+	dma_fence_put(fb);
+	dma_fence_put(unmap);
+	test_teardown(test, buf, (struct test_vm *[]){ a }, 1);
 }
 
 /*
@@ -1137,19 +1262,17 @@ static void test_singleton_preempt_order(struct kunit *test)
 						     TEST_TIMEOUT), 0);
 	dma_fence_put(single);
 
-	KUNIT_EXPECT_EQ(test, test_unbind(buf, a), 0);
-	KUNIT_EXPECT_EQ(test, test_unbind(buf, b), 0);
-	dma_resv_vm_put(&a->base);
-	dma_resv_vm_put(&b->base);
-	dma_resv_fini(buf);
+	test_teardown(test, buf, (struct test_vm *[]){ a, b }, 2);
 	dma_fence_put(ordinary);
 	dma_fence_put(preempt[0]);
 	dma_fence_put(preempt[1]);
 }
 
+#define RACE_VMS	6	/* more than the first binding array holds */
+
 struct test_iter_race {
 	struct dma_resv *buf;
-	struct dma_fence *fence;
+	struct dma_fence *fences[RACE_VMS];
 	atomic_t arrived;
 	unsigned long end;
 	unsigned int cycles;
@@ -1157,46 +1280,66 @@ struct test_iter_race {
 	struct completion done;
 };
 
+/* Creates VM @i of a race cycle, its reservation object holding fence @i. */
+static struct test_vm *test_iter_race_vm(struct test_iter_race *r,
+					 unsigned int i)
+{
+	struct test_vm *tvm = kzalloc_obj(*tvm);
+
+	if (!tvm) {
+		r->err = -ENOMEM;
+		return NULL;
+	}
+	dma_resv_init(&tvm->resv);
+	dma_resv_vm_init(&tvm->base, &tvm->resv, test_vm_release);
+
+	dma_resv_lock(&tvm->resv, NULL);
+	r->err = dma_resv_reserve_fences(&tvm->resv, 1);
+	if (!r->err)
+		dma_resv_add_fence(&tvm->resv, r->fences[i],
+				   DMA_RESV_USAGE_READ);
+	dma_resv_unlock(&tvm->resv);
+	return tvm;
+}
+
 /*
- * Binds a new VM whose reservation object holds @r->fence to the buffer,
- * unbinds and releases it (freed after an RCU grace period), over and over.
+ * Binds RACE_VMS new VMs to the buffer (the first cycle replaces the
+ * binding array), unbinds them, in reverse order every other cycle, and
+ * releases them, over and over.
  */
 static int test_iter_race_binder(void *arg)
 {
 	struct test_iter_race *r = arg;
-	struct test_vm *tvm;
+	struct test_vm *vms[RACE_VMS];
+	unsigned int i, n, k;
 
 	if (!test_start_barrier(&r->arrived, 2, &r->end, HZ / 2))
 		goto out;
 
 	while (!r->err && time_before(jiffies, r->end)) {
-		tvm = kzalloc_obj(*tvm);
-		if (!tvm) {
-			r->err = -ENOMEM;
-			break;
-		}
-		dma_resv_init(&tvm->resv);
-		dma_resv_vm_init(&tvm->base, &tvm->resv, test_vm_release);
-
-		dma_resv_lock(&tvm->resv, NULL);
-		r->err = dma_resv_reserve_fences(&tvm->resv, 1);
-		if (!r->err)
-			dma_resv_add_fence(&tvm->resv, r->fence,
-					   DMA_RESV_USAGE_READ);
-		dma_resv_unlock(&tvm->resv);
-
-		dma_resv_lock(r->buf, NULL);
-		if (!r->err)
-			r->err = dma_resv_bind_vm(r->buf, &tvm->base);
-		dma_resv_unlock(r->buf);
-		if (!r->err) {
-			/* bound for a while, for the reader to find it */
-			usleep_range(10, 20);
+		for (n = 0; n < RACE_VMS && !r->err; n++) {
+			vms[n] = test_iter_race_vm(r, n);
+			if (!vms[n])
+				break;
 			dma_resv_lock(r->buf, NULL);
-			r->err = dma_resv_unbind_vm(r->buf, &tvm->base);
+			if (!r->err)
+				r->err = dma_resv_bind_vm(r->buf, &vms[n]->base);
 			dma_resv_unlock(r->buf);
+			if (r->err) {
+				dma_resv_vm_put(&vms[n]->base);
+				break;
+			}
 		}
-		dma_resv_vm_put(&tvm->base);
+		/* bound for a while, for the reader to find them */
+		usleep_range(10, 20);
+		for (i = 0; i < n; i++) {
+			k = r->cycles % 2 ? n - 1 - i : i;
+			dma_resv_lock(r->buf, NULL);
+			if (dma_resv_unbind_vm(r->buf, &vms[k]->base))
+				r->err = -ENOENT;
+			dma_resv_unlock(r->buf);
+			dma_resv_vm_put(&vms[k]->base);
+		}
 		r->cycles++;
 		cond_resched();
 	}
@@ -1207,20 +1350,23 @@ out:
 
 /*
  * Unlocked queries of a buffer racing VMs being bound, unbound and freed:
- * every fence they return is the one the VMs hold, KASAN and KCSAN (on the
- * SMP kernel) see no access to a freed VM or binding array.
+ * they see the VMs' fences, every fence they return is one the VMs hold,
+ * and KASAN, and KCSAN on the SMP kernel, see no access to a freed VM or
+ * binding array (the VMs are freed as soon as dma_resv_vm_fini() returns).
  */
 static void test_iter_race_unbind(struct kunit *test)
 {
 	int (*fns[])(void *) = { test_iter_race_binder };
 	struct test_iter_race *r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
-	unsigned int reads = 0, seen = 0, bad = 0, num, i;
+	unsigned int reads = 0, seen = 0, bad = 0, num, i, j;
 	struct dma_fence **fences;
 	void *data[1];
+	bool found;
 
 	KUNIT_ASSERT_NOT_NULL(test, r);
 	r->buf = test_buf_create(test);
-	r->fence = test_fence_create(test);
+	for (i = 0; i < RACE_VMS; i++)
+		r->fences[i] = test_fence_create(test);
 	init_completion(&r->done);
 	data[0] = r;
 	test_run_threads(test, 1, fns, data, "dma-resv-vm-binder");
@@ -1233,12 +1379,13 @@ static void test_iter_race_unbind(struct kunit *test)
 			reads++;
 			seen += num;
 			for (i = 0; i < num; i++) {
-				bad += fences[i] != r->fence;
+				found = false;
+				for (j = 0; j < RACE_VMS; j++)
+					found |= fences[i] == r->fences[j];
+				bad += !found;
 				dma_fence_put(fences[i]);
 			}
 			kfree(fences);
-			seen += !dma_resv_test_signaled(r->buf,
-							DMA_RESV_USAGE_READ);
 			cond_resched();
 		}
 	}
@@ -1248,12 +1395,15 @@ static void test_iter_race_unbind(struct kunit *test)
 	kunit_info(test, "%u reads, %u fences seen, %u bind cycles\n", reads,
 		   seen, r->cycles);
 	KUNIT_EXPECT_GT(test, reads, 0);
+	KUNIT_EXPECT_GT(test, seen, 0);
 	KUNIT_EXPECT_EQ(test, bad, 0);
 	KUNIT_EXPECT_EQ(test, r->err, 0);
 	KUNIT_EXPECT_GT(test, r->cycles, 0);
 	dma_resv_fini(r->buf);
-	dma_fence_signal(r->fence);
-	dma_fence_put(r->fence);
+	for (i = 0; i < RACE_VMS; i++) {
+		dma_fence_signal(r->fences[i]);
+		dma_fence_put(r->fences[i]);
+	}
 }
 
 struct test_vms_waiter {
@@ -1324,11 +1474,7 @@ static void test_vms_wait_preempt_order(struct kunit *test)
 							    TEST_TIMEOUT));
 	KUNIT_EXPECT_GT(test, w->ret, 0);
 
-	KUNIT_EXPECT_EQ(test, test_unbind(buf, a), 0);
-	KUNIT_EXPECT_EQ(test, test_unbind(buf, b), 0);
-	dma_resv_vm_put(&a->base);
-	dma_resv_vm_put(&b->base);
-	dma_resv_fini(buf);
+	test_teardown(test, buf, (struct test_vm *[]){ a, b }, 2);
 	dma_fence_put(ordinary);
 	dma_fence_put(preempt[0]);
 	dma_fence_put(preempt[1]);
@@ -1401,11 +1547,7 @@ static void test_abba_backoff(struct kunit *test)
 							    TEST_TIMEOUT));
 	KUNIT_EXPECT_TRUE(test, t.held_all);
 
-	KUNIT_EXPECT_EQ(test, test_unbind(t.buf, t.x), 0);
-	KUNIT_EXPECT_EQ(test, test_unbind(t.buf, t.y), 0);
-	dma_resv_vm_put(&t.x->base);
-	dma_resv_vm_put(&t.y->base);
-	dma_resv_fini(t.buf);
+	test_teardown(test, t.buf, (struct test_vm *[]){ t.x, t.y }, 2);
 }
 
 struct test_dying {
@@ -1486,9 +1628,7 @@ static void test_vm_destroyed_during_backoff(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t.acquired, 2);
 	KUNIT_EXPECT_TRUE(test, released);
 
-	KUNIT_EXPECT_EQ(test, test_unbind(t.buf, t.x), 0);
-	dma_resv_vm_put(&t.x->base);
-	dma_resv_fini(t.buf);
+	test_teardown(test, t.buf, (struct test_vm *[]){ t.x }, 1);
 }
 
 /*
@@ -1583,11 +1723,7 @@ static void test_transaction_backoff(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ctx.acquired, 0);
 	ww_acquire_fini(&ctx);
 
-	KUNIT_EXPECT_EQ(test, test_unbind(buf, x), 0);
-	KUNIT_EXPECT_EQ(test, test_unbind(buf, y), 0);
-	dma_resv_vm_put(&x->base);
-	dma_resv_vm_put(&y->base);
-	dma_resv_fini(buf);
+	test_teardown(test, buf, (struct test_vm *[]){ x, y }, 2);
 	dma_resv_fini(priv);
 }
 
@@ -1655,11 +1791,7 @@ static void test_transaction_older(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&holder->done,
 							    TEST_TIMEOUT));
 
-	KUNIT_EXPECT_EQ(test, test_unbind(buf, x), 0);
-	KUNIT_EXPECT_EQ(test, test_unbind(buf, y), 0);
-	dma_resv_vm_put(&x->base);
-	dma_resv_vm_put(&y->base);
-	dma_resv_fini(buf);
+	test_teardown(test, buf, (struct test_vm *[]){ x, y }, 2);
 	dma_resv_fini(priv);
 }
 
@@ -1770,11 +1902,7 @@ static void test_interruptible(struct kunit *test)
 	test_write_lock_interrupted(test, buf, x, y, true);
 	test_write_lock_interrupted(test, buf, x, y, false);
 
-	KUNIT_EXPECT_EQ(test, test_unbind(buf, x), 0);
-	KUNIT_EXPECT_EQ(test, test_unbind(buf, y), 0);
-	dma_resv_vm_put(&x->base);
-	dma_resv_vm_put(&y->base);
-	dma_resv_fini(buf);
+	test_teardown(test, buf, (struct test_vm *[]){ x, y }, 2);
 }
 
 /*
@@ -2382,6 +2510,7 @@ static void test_dma_buf_poll(struct kunit *test)
 	DEFINE_DMA_BUF_EXPORT_INFO(info);
 	struct test_vm *a = test_vm_create(test);
 	struct dma_fence *fa = test_fence_create(test);
+	struct dma_fence *fr = test_fence_create(test);
 	struct dma_buf *buf;
 
 	info.ops = &test_dma_buf_ops;
@@ -2407,12 +2536,20 @@ static void test_dma_buf_poll(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, buf->file->f_op->poll(buf->file, NULL),
 			EPOLLIN | EPOLLOUT);
 
+	/* A read in the VM: the buffer can be read, not written. */
+	test_add_fence(test, &a->resv, fr, DMA_RESV_USAGE_READ);
+	KUNIT_EXPECT_EQ(test, buf->file->f_op->poll(buf->file, NULL), EPOLLIN);
+	dma_fence_signal(fr);
+	KUNIT_EXPECT_EQ(test, buf->file->f_op->poll(buf->file, NULL),
+			EPOLLIN | EPOLLOUT);
+
 	dma_resv_lock(buf->resv, NULL);
 	KUNIT_EXPECT_EQ(test, dma_buf_unbind_vm(buf, &a->base), 0);
 	dma_resv_unlock(buf->resv);
 	dma_buf_put(buf);
 	dma_resv_vm_put(&a->base);
 	dma_fence_put(fa);
+	dma_fence_put(fr);
 }
 
 static struct kunit_case dma_resv_vm_cases[] = {
@@ -2425,8 +2562,10 @@ static struct kunit_case dma_resv_vm_cases[] = {
 	KUNIT_CASE(test_write_lock_shared_vms),
 	KUNIT_CASE(test_writer_excludes_readers),
 	KUNIT_CASE(test_reader_blocks_writer),
+	KUNIT_CASE(test_write_trylock),
 	KUNIT_CASE(test_fence_visibility),
 	KUNIT_CASE(test_iter_unbind_restart),
+	KUNIT_CASE(test_iter_unbind_ahead),
 	KUNIT_CASE(test_iter_race_unbind),
 	KUNIT_CASE(test_singleton_preempt_order),
 	KUNIT_CASE(test_vms_wait_preempt_order),

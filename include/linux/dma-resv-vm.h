@@ -53,10 +53,8 @@ struct dma_resv_vm {
 	 * dma_resv_write_lock()), dropped with reservation objects locked,
 	 * e.g. buffers the VM was bound to or other VMs, though never with
 	 * @resv locked: @release must not lock a reservation object, and
-	 * should defer such work to a worker. The unlocked iterators of the
-	 * buffers the VM was bound to may still look at the VM and @resv for
-	 * an RCU grace period: free them with kfree_rcu() or after
-	 * synchronize_rcu().
+	 * should defer such work to a worker. It may sleep: see
+	 * dma_resv_vm_fini().
 	 */
 	void (*release)(struct dma_resv_vm *vm);
 
@@ -64,6 +62,12 @@ struct dma_resv_vm {
 	 * @num_bound: Number of buffers this VM is bound to.
 	 */
 	atomic_t num_bound;
+
+	/**
+	 * @was_bound: The VM was bound to a buffer once, see
+	 * dma_resv_vm_fini().
+	 */
+	bool was_bound;
 
 	/**
 	 * @write_count: Number of buffers whose write lock holds the lock of
@@ -106,6 +110,9 @@ void dma_resv_read_unlock(struct dma_resv *obj, struct dma_resv_vm *vm);
 int dma_resv_write_lock(struct dma_resv *obj, struct ww_acquire_ctx *ctx);
 int dma_resv_write_lock_interruptible(struct dma_resv *obj,
 				      struct ww_acquire_ctx *ctx);
+bool dma_resv_write_trylock(struct dma_resv *obj, struct ww_acquire_ctx *ctx);
+bool dma_resv_write_trylock_vms(struct dma_resv *obj,
+				struct ww_acquire_ctx *ctx);
 void dma_resv_write_unlock(struct dma_resv *obj);
 int dma_resv_write_lock_vms(struct dma_resv *obj, struct ww_acquire_ctx *ctx,
 			    struct dma_resv_vm **prelocked,

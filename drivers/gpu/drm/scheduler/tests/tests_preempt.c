@@ -1153,7 +1153,10 @@ struct resv_vm {
 
 static void resv_vm_release(struct dma_resv_vm *vm)
 {
-	/* Test managed: torn down by resv_vm_fini_action() */
+	/*
+	 * Test managed: resv_vm_fini_action() tears it down, and KUnit frees
+	 * it once the case ends.
+	 */
 }
 
 static void resv_vm_fini_action(void *data)
@@ -1190,15 +1193,18 @@ static struct resv_vm *resv_vm_new(struct kunit *test, struct dma_resv *buf)
 /*
  * The fences of a buffer's VMs, where submissions made under
  * dma_resv_read_lock() put theirs, are dependencies of a job that depends
- * on the buffer, a VM's preemption fence after every other dependency.
+ * on the buffer, filtered by usage, a VM's preemption fence after every
+ * other dependency.
  */
 static void drm_sched_preempt_resv_vm(struct kunit *test)
 {
 	struct preempt_test *t = test->priv;
 	struct drm_mock_sched_entity *entity = entity_new(t, t->sched);
 	struct drm_mock_sched_job *job = job_new(t, entity);
+	struct drm_mock_sched_job *reader = job_new(t, entity);
 	struct dep_fence *own = dep_fence_new(t);
 	struct dep_fence *w = dep_fence_new(t);
+	struct dep_fence *bk = dep_fence_new(t);
 	struct mock_pctx *pctx = mock_pctx_new(t);
 	struct dma_fence *p = pfence_of(pctx);
 	struct dma_resv *buf = resv_new(test);
@@ -1207,18 +1213,33 @@ static void drm_sched_preempt_resv_vm(struct kunit *test)
 
 	dma_resv_lock(&vm->resv, NULL);
 	resv_add(test, &vm->resv, &w->base, DMA_RESV_USAGE_WRITE);
+	resv_add(test, &vm->resv, &bk->base, DMA_RESV_USAGE_BOOKKEEP);
 	resv_add(test, &vm->resv, p, DMA_RESV_USAGE_PREEMPT);
 	dma_resv_unlock(&vm->resv);
 
 	dma_resv_lock(buf, NULL);
 	resv_add(test, buf, &own->base, DMA_RESV_USAGE_READ);
 	KUNIT_EXPECT_EQ(test,
+			drm_sched_job_add_resv_dependencies(&reader->base, buf,
+							    DMA_RESV_USAGE_READ),
+			0);
+	KUNIT_EXPECT_EQ(test,
 			drm_sched_job_add_resv_dependencies(&job->base, buf,
 							    DMA_RESV_USAGE_PREEMPT),
 			0);
 	dma_resv_unlock(buf);
 
-	KUNIT_EXPECT_EQ(test, count_deps(job), 3);
+	/* Up to READ: neither the VM's BOOKKEEP nor its preemption fence. */
+	KUNIT_EXPECT_EQ(test, count_deps(reader), 2);
+	KUNIT_EXPECT_TRUE(test, drm_sched_job_has_dependency(&reader->base,
+							     &w->base));
+	KUNIT_EXPECT_FALSE(test, drm_sched_job_has_dependency(&reader->base,
+							      &bk->base));
+	KUNIT_EXPECT_FALSE(test, drm_sched_job_has_dependency(&reader->base,
+							      p));
+	drm_sched_job_cleanup(&reader->base);
+
+	KUNIT_EXPECT_EQ(test, count_deps(job), 4);
 	KUNIT_EXPECT_TRUE(test, drm_sched_job_has_dependency(&job->base,
 							     &own->base));
 	KUNIT_EXPECT_TRUE(test, drm_sched_job_has_dependency(&job->base,
@@ -1232,8 +1253,11 @@ static void drm_sched_preempt_resv_vm(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, stays_false(enabled(p)));
 	KUNIT_EXPECT_FALSE(test, enabled(p));
 	dep_fence_signal(w, 0);
+	KUNIT_ASSERT_TRUE(test, dep_fence_wait_enabled(bk));
+	KUNIT_EXPECT_FALSE(test, enabled(p));
+	dep_fence_signal(bk, 0);
 	KUNIT_ASSERT_TRUE(test, wait_fence(finished));
-	KUNIT_EXPECT_GT(test, pctx->preempt_seq, w->signal_seq);
+	KUNIT_EXPECT_GT(test, pctx->preempt_seq, bk->signal_seq);
 	KUNIT_EXPECT_EQ(test, finished->error, 0);
 
 	kunit_release_action(test, resv_vm_fini_action, vm);
