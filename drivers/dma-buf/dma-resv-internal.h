@@ -29,9 +29,9 @@ struct dma_resv_vm_slot {
  *
  * Protected by the lock of the reservation object. Slots never move within
  * one array: unbinding clears a slot and binding fills a free slot or
- * replaces the whole array, so that the lockless lookups (the unlocked
- * iterators of dma-resv.c and the debug check of dma_resv_read_lock()) never
- * miss a bound VM.
+ * replaces the whole array, so that the debug check of dma_resv_read_lock()
+ * never misses a bound VM. @seq changes with every bind and unbind, so that
+ * the unlocked iterators of dma-resv.c restart their walks.
  */
 struct dma_resv_vms {
 	struct rcu_head rcu;

@@ -173,6 +173,10 @@ int dma_resv_vm_fini(struct dma_resv_vm *vm)
 {
 	might_sleep();
 
+	/*
+	 * The unbinds happened before the last reference was dropped, and
+	 * the kref orders them before this (release and acquire).
+	 */
 	if (WARN(atomic_read(&vm->num_bound),
 		 "dma-resv: VM destroyed while bound to %d buffers\n",
 		 atomic_read(&vm->num_bound)))
@@ -197,10 +201,12 @@ static void dma_resv_vm_release(struct kref *kref)
  * dma_resv_vm_put - drop a reference on a VM
  * @vm: the VM, may be NULL
  *
- * Calls &dma_resv_vm.release when the last reference is dropped.
+ * Calls &dma_resv_vm.release when the last reference is dropped, which may
+ * sleep: see dma_resv_vm_fini().
  */
 void dma_resv_vm_put(struct dma_resv_vm *vm)
 {
+	might_sleep();
 	if (vm)
 		kref_put(&vm->refcount, dma_resv_vm_release);
 }
@@ -286,6 +292,8 @@ int dma_resv_bind_vm(struct dma_resv *obj, struct dma_resv_vm *vm)
 				new->slots[new->num++] = vms->slots[i];
 		new->slots[new->num++].vm = vm;
 		new->count = new->num;
+		/* Never the count of an array this one may reuse the memory of */
+		new->seq = vms ? vms->seq + 1 : 0;
 		rcu_assign_pointer(obj->vms, new);
 		if (vms)
 			kfree_rcu(vms, rcu);
@@ -326,18 +334,24 @@ int dma_resv_unbind_vm(struct dma_resv *obj, struct dma_resv_vm *vm)
 		if (slot->vm != vm)
 			continue;
 
+		/*
+		 * Restart the unlocked walks of @obj: one that passed the
+		 * fence covering @vm's use of the buffer, added before this
+		 * (see above), must see it rather than miss both. The count
+		 * goes first, after that fence (release), and before the slot
+		 * is cleared (pairs with the read barrier of
+		 * dma_resv_iter_changed()): a walk that finds the slot empty
+		 * sees the new count and restarts.
+		 */
+		smp_store_release(&vms->seq, vms->seq + 1);
+		/* The count before the slot, see above. */
+		smp_wmb();
 		slot->write_held = false;
 		WRITE_ONCE(slot->vm, NULL);
 		vms->count--;
 		for (num = vms->num; num && !vms->slots[num - 1].vm; --num)
 			;
 		WRITE_ONCE(vms->num, num);
-		/*
-		 * Restart the unlocked walks of @obj: one that passed the
-		 * fence covering @vm's use of the buffer, added before this
-		 * (see above), must see it rather than miss both.
-		 */
-		smp_store_release(&vms->seq, vms->seq + 1);
 		atomic_dec(&vm->num_bound);
 
 		if (write_held)
@@ -746,10 +760,11 @@ EXPORT_SYMBOL_GPL(dma_resv_write_lock_interruptible);
  * Trylock every VM bound to @obj, which is locked, in @ctx if not NULL: all
  * of them or, if one is busy, none (the VMs the write lock of @obj held are
  * let go of again). Shares a VM with the write lock of another buffer of
- * @ctx as dma_resv_vms_lock() does; a NULL @ctx matches no holder.
+ * @ctx as dma_resv_vms_lock() does; a NULL @ctx matches no holder. Returns
+ * 0 or -EBUSY.
  */
-static bool dma_resv_vms_trylock(struct dma_resv *obj,
-				 struct ww_acquire_ctx *ctx)
+static int dma_resv_vms_trylock(struct dma_resv *obj,
+				struct ww_acquire_ctx *ctx)
 {
 	struct dma_resv_vms *vms = dma_resv_vms_locked(obj);
 	struct dma_resv_vm_slot *slot;
@@ -775,14 +790,14 @@ static bool dma_resv_vms_trylock(struct dma_resv *obj,
 		if (!ww_mutex_trylock(&vm->resv->lock, ctx)) {
 			dma_resv_vm_put(vm);
 			dma_resv_vms_unlock(obj, vms);
-			return false;
+			return -EBUSY;
 		}
 held:
 		vm->write_count++;
 		slot->write_held = true;
 	}
 
-	return true;
+	return 0;
 }
 
 /**
@@ -794,24 +809,31 @@ held:
  * every VM bound to @obj if none of them is held, and nothing otherwise.
  * Memory management takes it where it would dma_resv_trylock() a buffer,
  * e.g. to evict from an LRU walk or a shrinker. With a @ctx, which may hold
- * other locks, the locks are added to it and a VM the write lock of another
- * buffer of @ctx holds is shared with it; a VM @ctx holds otherwise is left
- * to that holder. Release with dma_resv_write_unlock().
+ * other locks but must not be done (ww_acquire_done()), the locks are added
+ * to it and a VM the write lock of another buffer of @ctx holds is shared
+ * with it; a VM @ctx holds otherwise is left to that holder. Release with
+ * dma_resv_write_unlock().
  *
- * Returns: true if the write lock of @obj is held, false otherwise, also
- * when @ctx holds @obj already.
+ * Returns: 0 if the write lock of @obj was taken, -EALREADY if @ctx holds
+ * @obj already (nothing is taken: complete that lock with
+ * dma_resv_write_trylock_vms() or dma_resv_write_lock_vms() if needed),
+ * -EBUSY if a lock is held by someone else (nothing is held then).
  */
-bool dma_resv_write_trylock(struct dma_resv *obj, struct ww_acquire_ctx *ctx)
+int dma_resv_write_trylock(struct dma_resv *obj, struct ww_acquire_ctx *ctx)
 {
+	int ret;
+
+	if (ctx && dma_resv_locking_ctx(obj) == ctx)
+		return -EALREADY;
+
 	if (!ww_mutex_trylock(&obj->lock, ctx))
-		return false;
+		return -EBUSY;
 
-	if (!dma_resv_vms_trylock(obj, ctx)) {
+	ret = dma_resv_vms_trylock(obj, ctx);
+	if (ret)
 		dma_resv_unlock(obj);
-		return false;
-	}
 
-	return true;
+	return ret;
 }
 EXPORT_SYMBOL_GPL(dma_resv_write_trylock);
 
@@ -823,13 +845,15 @@ EXPORT_SYMBOL_GPL(dma_resv_write_trylock);
  * Completes the write lock of @obj, taken with dma_resv_lock() or
  * dma_resv_trylock(), without waiting: takes the lock of every VM bound to
  * @obj, or none of them if one is busy, as dma_resv_write_trylock() does.
- * dma_resv_write_unlock() or dma_resv_write_unlock_vms() release them.
+ * dma_resv_write_unlock() or dma_resv_write_unlock_vms() release them. As
+ * for dma_resv_write_lock_vms(), calling it for a write lock that is
+ * complete already takes nothing: there is one write lock to release.
  *
- * Returns: true if every VM bound to @obj is held, false otherwise; @obj
+ * Returns: 0 if every VM bound to @obj is held, -EBUSY otherwise; @obj
  * stays locked in both cases.
  */
-bool dma_resv_write_trylock_vms(struct dma_resv *obj,
-				struct ww_acquire_ctx *ctx)
+int dma_resv_write_trylock_vms(struct dma_resv *obj,
+			       struct ww_acquire_ctx *ctx)
 {
 	dma_resv_assert_held(obj);
 	return dma_resv_vms_trylock(obj, ctx);

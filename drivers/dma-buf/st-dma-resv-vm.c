@@ -898,10 +898,17 @@ static void test_write_trylock(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, test_bind(other, b), 0);
 
 	/* Nothing held: all taken, without an acquire context too. */
-	KUNIT_EXPECT_TRUE(test, dma_resv_write_trylock(buf, NULL));
+	KUNIT_EXPECT_EQ(test, dma_resv_write_trylock(buf, NULL), 0);
 	KUNIT_EXPECT_TRUE(test, ww_mutex_is_locked(&buf->lock));
 	KUNIT_EXPECT_TRUE(test, ww_mutex_is_locked(&a->resv.lock));
 	KUNIT_EXPECT_TRUE(test, ww_mutex_is_locked(&b->resv.lock));
+	KUNIT_EXPECT_EQ(test, a->base.write_count, 1);
+	/* Without a context, b is busy for a buffer sharing it. */
+	KUNIT_EXPECT_EQ(test, dma_resv_write_trylock(other, NULL), -EBUSY);
+	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&other->lock));
+	KUNIT_EXPECT_EQ(test, b->base.write_count, 1);
+	/* Complete already: takes nothing, one write lock to release. */
+	KUNIT_EXPECT_EQ(test, dma_resv_write_trylock_vms(buf, NULL), 0);
 	KUNIT_EXPECT_EQ(test, a->base.write_count, 1);
 	dma_resv_write_unlock(buf);
 	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&buf->lock));
@@ -912,14 +919,14 @@ static void test_write_trylock(struct kunit *test)
 	rb = test_locker_start(test, buf, &b->base);
 	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&rb->locked,
 							    TEST_TIMEOUT));
-	KUNIT_EXPECT_FALSE(test, dma_resv_write_trylock(buf, NULL));
+	KUNIT_EXPECT_EQ(test, dma_resv_write_trylock(buf, NULL), -EBUSY);
 	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&buf->lock));
 	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&a->resv.lock));
 	KUNIT_EXPECT_EQ(test, a->base.write_count, 0);
 	KUNIT_EXPECT_EQ(test, kref_read(&a->base.refcount), 1);
 	/* The buffer locked already: its VMs alone, all or nothing. */
 	dma_resv_lock(buf, NULL);
-	KUNIT_EXPECT_FALSE(test, dma_resv_write_trylock_vms(buf, NULL));
+	KUNIT_EXPECT_EQ(test, dma_resv_write_trylock_vms(buf, NULL), -EBUSY);
 	KUNIT_EXPECT_TRUE(test, ww_mutex_is_locked(&buf->lock));
 	KUNIT_EXPECT_FALSE(test, ww_mutex_is_locked(&a->resv.lock));
 	dma_resv_unlock(buf);
@@ -928,13 +935,13 @@ static void test_write_trylock(struct kunit *test)
 
 	/* Two buffers sharing b in one context, which holds the locks. */
 	ww_acquire_init(&ctx, &reservation_ww_class);
-	KUNIT_EXPECT_TRUE(test, dma_resv_write_trylock(buf, &ctx));
-	KUNIT_EXPECT_TRUE(test, dma_resv_write_trylock(other, &ctx));
+	KUNIT_EXPECT_EQ(test, dma_resv_write_trylock(buf, &ctx), 0);
+	KUNIT_EXPECT_EQ(test, dma_resv_write_trylock(other, &ctx), 0);
 	KUNIT_EXPECT_EQ(test, b->base.write_count, 2);
 	KUNIT_EXPECT_EQ(test, ctx.acquired, 4);
 	KUNIT_EXPECT_TRUE(test, test_held(&b->resv, &ctx));
-	/* Held by the context already: fails, and changes nothing. */
-	KUNIT_EXPECT_FALSE(test, dma_resv_write_trylock(buf, &ctx));
+	/* Held by the context already: -EALREADY, and nothing changes. */
+	KUNIT_EXPECT_EQ(test, dma_resv_write_trylock(buf, &ctx), -EALREADY);
 	KUNIT_EXPECT_EQ(test, ctx.acquired, 4);
 	dma_resv_write_unlock(buf);
 	/* b stays held for other's write lock. */

@@ -110,9 +110,9 @@ void dma_resv_read_unlock(struct dma_resv *obj, struct dma_resv_vm *vm);
 int dma_resv_write_lock(struct dma_resv *obj, struct ww_acquire_ctx *ctx);
 int dma_resv_write_lock_interruptible(struct dma_resv *obj,
 				      struct ww_acquire_ctx *ctx);
-bool dma_resv_write_trylock(struct dma_resv *obj, struct ww_acquire_ctx *ctx);
-bool dma_resv_write_trylock_vms(struct dma_resv *obj,
-				struct ww_acquire_ctx *ctx);
+int dma_resv_write_trylock(struct dma_resv *obj, struct ww_acquire_ctx *ctx);
+int dma_resv_write_trylock_vms(struct dma_resv *obj,
+			       struct ww_acquire_ctx *ctx);
 void dma_resv_write_unlock(struct dma_resv *obj);
 int dma_resv_write_lock_vms(struct dma_resv *obj, struct ww_acquire_ctx *ctx,
 			    struct dma_resv_vm **prelocked,

@@ -1153,10 +1153,8 @@ struct resv_vm {
 
 static void resv_vm_release(struct dma_resv_vm *vm)
 {
-	/*
-	 * Test managed: resv_vm_fini_action() tears it down, and KUnit frees
-	 * it once the case ends.
-	 */
+	/* Test managed: KUnit frees it once the case ends. */
+	dma_resv_vm_fini(vm);
 }
 
 static void resv_vm_fini_action(void *data)
@@ -1167,7 +1165,6 @@ static void resv_vm_fini_action(void *data)
 	dma_resv_unbind_vm(vm->buf, &vm->base);
 	dma_resv_unlock(vm->buf);
 	dma_resv_vm_put(&vm->base);
-	dma_resv_vm_fini(&vm->base);
 	dma_resv_fini(&vm->resv);
 }
 
