@@ -2508,6 +2508,15 @@ static void test_dma_buf_wrappers(struct kunit *test)
 	dma_resv_vm_put(&b->base);
 }
 
+#define TEST_POLL_IN	((__force unsigned int)EPOLLIN)
+#define TEST_POLL_OUT	((__force unsigned int)EPOLLOUT)
+
+/* poll() on @buf without a poll table: every event asked for, no wait */
+static unsigned int test_poll(struct dma_buf *buf)
+{
+	return (__force unsigned int)buf->file->f_op->poll(buf->file, NULL);
+}
+
 /*
  * poll() on a dma-buf (implicit sync of user space) waits for the fences
  * of submissions made under the read lock, which are only in the VM.
@@ -2532,23 +2541,20 @@ static void test_dma_buf_poll(struct kunit *test)
 	dma_resv_unlock(buf->resv);
 
 	/* No poll table: every event is asked for, nothing waits. */
-	KUNIT_EXPECT_EQ(test, buf->file->f_op->poll(buf->file, NULL),
-			EPOLLIN | EPOLLOUT);
+	KUNIT_EXPECT_EQ(test, test_poll(buf), TEST_POLL_IN | TEST_POLL_OUT);
 
 	test_add_fence(test, &a->resv, fa, DMA_RESV_USAGE_WRITE);
 	/* Neither readable nor writable until the VM's write is done. */
-	KUNIT_EXPECT_EQ(test, buf->file->f_op->poll(buf->file, NULL), 0);
+	KUNIT_EXPECT_EQ(test, test_poll(buf), 0);
 	/* The callbacks of that poll are queued on fa; signaling runs them. */
 	dma_fence_signal(fa);
-	KUNIT_EXPECT_EQ(test, buf->file->f_op->poll(buf->file, NULL),
-			EPOLLIN | EPOLLOUT);
+	KUNIT_EXPECT_EQ(test, test_poll(buf), TEST_POLL_IN | TEST_POLL_OUT);
 
 	/* A read in the VM: the buffer can be read, not written. */
 	test_add_fence(test, &a->resv, fr, DMA_RESV_USAGE_READ);
-	KUNIT_EXPECT_EQ(test, buf->file->f_op->poll(buf->file, NULL), EPOLLIN);
+	KUNIT_EXPECT_EQ(test, test_poll(buf), TEST_POLL_IN);
 	dma_fence_signal(fr);
-	KUNIT_EXPECT_EQ(test, buf->file->f_op->poll(buf->file, NULL),
-			EPOLLIN | EPOLLOUT);
+	KUNIT_EXPECT_EQ(test, test_poll(buf), TEST_POLL_IN | TEST_POLL_OUT);
 
 	dma_resv_lock(buf->resv, NULL);
 	KUNIT_EXPECT_EQ(test, dma_buf_unbind_vm(buf, &a->base), 0);
